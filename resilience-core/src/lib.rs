@@ -1,0 +1,1 @@
+//! Backend-agnostic resilience: classification, deadlines, retries, a retry budget and a circuit breaker.
