@@ -12,5 +12,5 @@ bash scripts/install-redis-tls.sh
 REDIS_TLS_SERVER_BIN="$(command -v redis-server)"
 export REDIS_TLS_SERVER_BIN
 
-cargo test --workspace --all-targets --locked "$@"
-cargo test --workspace --doc --locked
+cargo test --workspace --all-targets --all-features --locked "$@"
+cargo test --workspace --doc --all-features --locked
