@@ -88,9 +88,7 @@ impl ExecutorBuilder {
             .name
             .unwrap_or_else(|| Arc::from(DEFAULT_EXECUTOR_NAME));
         let clock = self.clock.unwrap_or_else(|| Arc::new(TokioClock));
-        let random = self
-            .random
-            .unwrap_or_else(|| Arc::new(ThreadRandom));
+        let random = self.random.unwrap_or_else(|| Arc::new(ThreadRandom));
 
         let backoff = Backoff::new(self.config.backoff.clone())?;
         let budget = RetryBudget::new(self.config.budget.clone(), Arc::clone(&clock))?;

@@ -1,0 +1,159 @@
+//! Setup shared by the session store tests: stores aimed at a test server,
+//! server statistics and a tracing layer that records alarm fields.
+
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use fault_tests::Server;
+use fault_tests::resp::Reply;
+use session_valkey::{Labels, ValkeyConfig, ValkeySessionStore};
+use sha2::{Digest, Sha256};
+use tracing::field::{Field, Visit};
+use tracing::subscriber::DefaultGuard;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// Returns the default settings for `server`, with `adjust` applied.
+pub(crate) fn config_for(server: &Server, adjust: impl FnOnce(&mut ValkeyConfig)) -> ValkeyConfig {
+    let mut config = ValkeyConfig::new(server.url());
+    adjust(&mut config);
+    config
+}
+
+/// Builds a store for `server` with `adjust` applied to the default settings.
+pub(crate) fn store_for(
+    server: &Server,
+    adjust: impl FnOnce(&mut ValkeyConfig),
+) -> ValkeySessionStore {
+    ValkeySessionStore::new(config_for(server, adjust)).expect("valid store settings")
+}
+
+/// Returns the key the store uses for `session_id` under the default prefix.
+pub(crate) fn key_of(session_id: &str) -> String {
+    format!(
+        "taint:v1:{}",
+        hex::encode(Sha256::digest(session_id.as_bytes()))
+    )
+}
+
+pub(crate) fn labels(items: &[&str]) -> Labels {
+    items.iter().map(|item| (*item).to_owned()).collect()
+}
+
+/// Sends one command to `server` and returns the reply, panicking with the
+/// server's log on an I/O error.
+pub(crate) fn command<A: AsRef<[u8]>>(server: &Server, args: &[A]) -> Reply {
+    server
+        .command(args)
+        .unwrap_or_else(|error| panic!("command failed: {error}\n{}", server.log_tail(20)))
+}
+
+/// Returns a field of `INFO <section>` as an integer.
+pub(crate) fn info_field(server: &Server, section: &str, field: &str) -> i64 {
+    let Reply::Bulk(text) = command(server, &["INFO", section]) else {
+        panic!("INFO {section} did not return a bulk string");
+    };
+    let text = String::from_utf8(text).expect("INFO is text");
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}:\n{text}"))
+        .trim()
+        .parse()
+        .expect("an integer field")
+}
+
+/// Returns how many connections the server accepted so far, including the
+/// connection of this query.
+pub(crate) fn connections_received(server: &Server) -> i64 {
+    info_field(server, "stats", "total_connections_received")
+}
+
+/// Returns how many times `command` ran, from `INFO commandstats`; zero if
+/// it never ran.
+pub(crate) fn command_calls(server: &Server, command_name: &str) -> i64 {
+    let Reply::Bulk(text) = command(server, &["INFO", "commandstats"]) else {
+        panic!("INFO commandstats did not return a bulk string");
+    };
+    let text = String::from_utf8(text).expect("INFO is text");
+    let prefix = format!("cmdstat_{command_name}:calls=");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|rest| rest.split(',').next().unwrap().parse().unwrap())
+        .unwrap_or(0)
+}
+
+/// Returns the TTL of `key` in seconds (-1 without expiry, -2 if missing).
+pub(crate) fn ttl(server: &Server, key: &str) -> i64 {
+    match command(server, &["TTL", key]) {
+        Reply::Integer(seconds) => seconds,
+        other => panic!("TTL returned {other:?}"),
+    }
+}
+
+/// The fields of one tracing event, rendered as strings, with its level.
+pub(crate) type Fields = BTreeMap<String, String>;
+
+/// Events recorded while the guard returned by [`capture`] is alive.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Captured(Arc<Mutex<Vec<Fields>>>);
+
+impl Captured {
+    /// Returns the events whose `alarm` field equals `alarm`.
+    pub(crate) fn alarms(&self, alarm: &str) -> Vec<Fields> {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|fields| fields.get("alarm").map(String::as_str) == Some(alarm))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Records every event of the current thread until the guard drops. The
+/// tests run on tokio's current-thread runtime, so the store's events are
+/// emitted on this thread.
+pub(crate) fn capture() -> (Captured, DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(CaptureLayer(captured.clone()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
+
+struct CaptureLayer(Captured);
+
+impl<S: tracing::Subscriber> Layer<S> for CaptureLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _context: Context<'_, S>) {
+        let mut visitor = FieldVisitor(Fields::new());
+        event.record(&mut visitor);
+        visitor
+            .0
+            .insert("level".to_owned(), event.metadata().level().to_string());
+        self.0.0.lock().unwrap().push(visitor.0);
+    }
+}
+
+struct FieldVisitor(Fields);
+
+impl Visit for FieldVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+impl fmt::Display for Captured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for event in self.0.lock().unwrap().iter() {
+            writeln!(f, "{event:?}")?;
+        }
+        Ok(())
+    }
+}
