@@ -7,8 +7,8 @@ use std::error::Error as _;
 
 use fault_tests::ServerBuilder;
 use session_valkey::{
-    MAX_LABEL_BYTES, MAX_LABELS_PER_APPEND, MAX_SESSION_ID_BYTES, SessionStore,
-    SessionStoreError, StoreConfig,
+    MAX_LABEL_BYTES, MAX_LABELS_PER_APPEND, MAX_SESSION_ID_BYTES, SessionStore, SessionStoreError,
+    StoreConfig,
 };
 use store_common::{connections_received, store_for};
 
@@ -19,7 +19,10 @@ fn input_message(error: &SessionStoreError) -> String {
         "expected invalid input, got {error:?}"
     );
     assert_eq!(error.reason(), "invalid_input");
-    error.source().expect("the broken rule is the source").to_string()
+    error
+        .source()
+        .expect("the broken rule is the source")
+        .to_string()
 }
 
 #[tokio::test]
@@ -32,7 +35,10 @@ async fn invalid_input_is_rejected_without_dialing() {
     let many = vec!["PII"; MAX_LABELS_PER_APPEND + 1];
 
     let cases = [
-        (store.load("").await.unwrap_err(), "session id is empty".to_owned()),
+        (
+            store.load("").await.unwrap_err(),
+            "session id is empty".to_owned(),
+        ),
         (
             store.load(&long_id).await.unwrap_err(),
             format!("session id is 513 bytes long, the maximum is {MAX_SESSION_ID_BYTES}"),
@@ -46,7 +52,10 @@ async fn invalid_input_is_rejected_without_dialing() {
             "label 1 is empty".to_owned(),
         ),
         (
-            store.append("s1", &[long_label.as_str()]).await.unwrap_err(),
+            store
+                .append("s1", &[long_label.as_str()])
+                .await
+                .unwrap_err(),
             format!("label 0 is 257 bytes long, the maximum is {MAX_LABEL_BYTES}"),
         ),
         (
@@ -100,34 +109,10 @@ fn bad_settings_name_the_field() {
         ),
     ];
     for (yaml, expected) in cases {
-        let config: StoreConfig = serde_yaml_config(yaml);
+        let config: StoreConfig = serde_yaml::from_str(yaml).expect(yaml);
         let error = config.build().expect_err(yaml);
         let message = error.to_string();
         assert_eq!(message, expected);
         assert!(!message.contains("pw-in"), "{message}");
     }
-}
-
-/// Parses a store block the way the gateway's configuration loader does.
-fn serde_yaml_config(yaml: &str) -> StoreConfig {
-    serde_json::from_value(yaml_to_json(yaml)).expect(yaml)
-}
-
-/// Converts the flat `key: value` YAML used above into JSON, so the test
-/// needs no YAML parser of its own.
-fn yaml_to_json(yaml: &str) -> serde_json::Value {
-    let mut object = serde_json::Map::new();
-    for line in yaml.lines() {
-        let (key, value) = line.split_once(": ").expect("a key: value line");
-        let value = match value {
-            "true" => serde_json::Value::Bool(true),
-            "false" => serde_json::Value::Bool(false),
-            number if number.parse::<u64>().is_ok() => {
-                serde_json::Value::from(number.parse::<u64>().unwrap())
-            }
-            text => serde_json::Value::from(text),
-        };
-        object.insert(key.to_owned(), value);
-    }
-    serde_json::Value::Object(object)
 }

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::{Client, RedisError, Value};
 use session_valkey::{SessionStore, SessionStoreError, ValkeyConfig, ValkeySessionStore};
 use sha2::{Digest, Sha256};
@@ -132,7 +132,10 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn new(index: usize) -> Self {
         let id = format!("bench-session-{index}");
-        let key = format!("{KEY_PREFIX}:{}", hex::encode(Sha256::digest(id.as_bytes())));
+        let key = format!(
+            "{KEY_PREFIX}:{}",
+            hex::encode(Sha256::digest(id.as_bytes()))
+        );
         Self { id, key }
     }
 }
@@ -193,7 +196,14 @@ impl BenchClient {
                 store.append(&session.id, &LABELS).await?;
                 Ok(())
             }
-            (Self::Raw { connection, echo, next_nonce }, operation) => {
+            (
+                Self::Raw {
+                    connection,
+                    echo,
+                    next_nonce,
+                },
+                operation,
+            ) => {
                 let nonce = echo.then(|| next_nonce.fetch_add(1, Ordering::Relaxed));
                 raw_request(&mut connection.clone(), operation, &session.key, nonce).await
             }
@@ -214,7 +224,10 @@ async fn raw_request<C: ConnectionLike>(
 ) -> Result<(), RequestError> {
     match (operation, nonce) {
         (Operation::Load, None) => {
-            let members: Vec<String> = redis::cmd("SMEMBERS").arg(key).query_async(connection).await?;
+            let members: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(key)
+                .query_async(connection)
+                .await?;
             expect_labels(members.len())
         }
         (Operation::Load, Some(nonce)) => {

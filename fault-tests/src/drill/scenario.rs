@@ -27,8 +27,8 @@ pub enum Scenario {
     Restart,
     /// The server is stopped with SIGSTOP for 1 s, then continued.
     Pause,
-    /// For 3 s, 30% of new connections delay every reply past the attempt
-    /// timeout.
+    /// Open connections reset, then for 3 s 30% of new connections delay
+    /// every reply past the attempt timeout.
     Brownout,
     /// Five outages of 300 ms each (connections reset and refused), 300 ms
     /// apart.
@@ -73,7 +73,7 @@ impl Scenario {
             Scenario::Restart => "server killed with SIGKILL, started again after 1 s",
             Scenario::Pause => "server stopped with SIGSTOP for 1 s",
             Scenario::Brownout => {
-                "for 3 s, 30% of new connections delay every reply past the attempt timeout"
+                "connections reset, then for 3 s 30% of new connections delay every reply past the attempt timeout"
             }
             Scenario::Flapping => "five 300 ms outages (reset and refuse), 300 ms apart",
             Scenario::Slow => "every reply delayed by 50 ms for 3 s",
@@ -114,12 +114,19 @@ impl Scenario {
                 FaultAction::PauseServer,
                 FaultAction::ResumeServer,
             ),
-            Scenario::Brownout => timeline.window(
-                start,
-                Duration::from_secs(3),
-                FaultAction::SlowConnections(Some(params.attempt_timeout + BROWNOUT_EXTRA_DELAY)),
-                FaultAction::SlowConnections(None),
-            ),
+            Scenario::Brownout => {
+                // Connections made before the brownout would stay fast, so
+                // they are reset and the store dials through the splitter.
+                timeline.push(start, FaultAction::ResetConnections);
+                timeline.window(
+                    start,
+                    Duration::from_secs(3),
+                    FaultAction::SlowConnections(Some(
+                        params.attempt_timeout + BROWNOUT_EXTRA_DELAY,
+                    )),
+                    FaultAction::SlowConnections(None),
+                );
+            }
             Scenario::Flapping => {
                 let outage = Duration::from_millis(300);
                 for index in 0..5 {
@@ -375,6 +382,10 @@ mod tests {
         let timeline = Scenario::Brownout.timeline(&params);
         let delay = Duration::from_millis(400) + BROWNOUT_EXTRA_DELAY;
         let expected = [
+            FaultStep {
+                at: Duration::from_secs(2),
+                action: FaultAction::ResetConnections,
+            },
             FaultStep {
                 at: Duration::from_secs(2),
                 action: FaultAction::SlowConnections(Some(delay)),

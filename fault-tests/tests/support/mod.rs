@@ -5,6 +5,7 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+pub(crate) mod outage;
 pub(crate) mod valkey;
 
 use std::future::Future;

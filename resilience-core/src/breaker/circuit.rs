@@ -170,7 +170,6 @@ impl CircuitBreaker {
         self.published
             .store(pack(generation, to), Ordering::Release);
         if from != to {
-            tracing::info!(?from, ?to, "circuit breaker changed state");
             self.observer.on_transition(from, to, now);
         }
     }

@@ -74,11 +74,14 @@ impl ValkeySessionStore {
     ///   [`MAX_RETRIES`](crate::MAX_RETRIES);
     /// - the backoff, budget or breaker settings are invalid.
     pub fn new(config: ValkeyConfig) -> Result<Self, ConfigError> {
+        // The store's own checks run first, so that errors name the store's
+        // fields (`command_timeout_ms`) rather than the executor's.
+        let client = validate(&config)?;
         let executor = Executor::builder()
             .config(config.executor_config())
             .name(EXECUTOR_NAME)
             .build()?;
-        Self::with_executor(config, executor)
+        Ok(Self::from_parts(config, client, executor))
     }
 
     /// Validates `config` and builds a store that runs its round trips
@@ -92,7 +95,11 @@ impl ValkeySessionStore {
     /// As [`new`](Self::new).
     pub fn with_executor(config: ValkeyConfig, executor: Executor) -> Result<Self, ConfigError> {
         let client = validate(&config)?;
-        Ok(Self {
+        Ok(Self::from_parts(config, client, executor))
+    }
+
+    fn from_parts(config: ValkeyConfig, client: redis::Client, executor: Executor) -> Self {
+        Self {
             executor,
             slot: ConnectionSlot::new(client, config.connect_timeout()),
             endpoint: config.redacted_endpoint(),
@@ -100,7 +107,7 @@ impl ValkeySessionStore {
             ttl_seconds: config.ttl_seconds,
             reply_check: config.reply_check,
             next_nonce: AtomicU64::new(1),
-        })
+        }
     }
 
     /// Returns the executor, to read its breaker state or budget.
