@@ -9,24 +9,24 @@ use tokio::time::Instant;
 use crate::proxy::{Direction, Fault, Proxy};
 use crate::server::Server;
 
-use super::scenario::{BROWNOUT_SLOW_SHARE, FaultAction, Timeline};
-use super::splitter::Splitter;
+use super::relay::BrownoutRelay;
+use super::scenario::{BROWNOUT_DELAYED_SHARE, FaultAction, Timeline};
 
 /// What the fault actions of a run act on.
 #[derive(Debug)]
 pub(crate) struct FaultTargets {
     /// The fault proxy in front of the server.
     pub(crate) proxy: Proxy,
-    /// The brownout splitter in front of the proxy, when the scenario has
-    /// slow connections.
-    pub(crate) splitter: Option<Splitter>,
+    /// The brownout relay in front of the proxy, when the scenario delays
+    /// some replies.
+    pub(crate) relay: Option<BrownoutRelay>,
     /// The server process, when the drill started it.
     pub(crate) server: Option<Arc<Mutex<Server>>>,
 }
 
 impl FaultTargets {
-    /// Starts the fault proxy to `server_addr` and, when `timeline` slows
-    /// connections down, a splitter in front of it.
+    /// Starts the fault proxy to `server_addr` and, when `timeline` delays
+    /// some replies, a relay in front of it.
     ///
     /// # Errors
     ///
@@ -38,37 +38,33 @@ impl FaultTargets {
         seed: u64,
     ) -> std::io::Result<Self> {
         let proxy = Proxy::start_seeded(server_addr, seed).await?;
-        let slows = timeline
+        let brownout = timeline
             .steps()
             .iter()
-            .any(|step| matches!(step.action, FaultAction::SlowConnections(_)));
-        let splitter = if slows {
-            Some(Splitter::start(proxy.addr(), server_addr, BROWNOUT_SLOW_SHARE, seed).await?)
+            .any(|step| matches!(step.action, FaultAction::DelaySomeReplies(_)));
+        let relay = if brownout {
+            Some(BrownoutRelay::start(proxy.addr(), BROWNOUT_DELAYED_SHARE, seed).await?)
         } else {
             None
         };
         Ok(Self {
             proxy,
-            splitter,
+            relay,
             server,
         })
     }
 
     /// Returns the address the store dials.
     pub(crate) fn entry_addr(&self) -> std::net::SocketAddr {
-        self.splitter
+        self.relay
             .as_ref()
-            .map_or_else(|| self.proxy.addr(), Splitter::addr)
+            .map_or_else(|| self.proxy.addr(), BrownoutRelay::addr)
     }
 
-    /// Returns the connections dialled through the fault proxy and the
-    /// splitter's slow path.
+    /// Returns the connections the fault proxy accepted; the relay dials
+    /// the proxy once per connection it accepts.
     pub(crate) fn connections(&self) -> u64 {
-        let slow = self
-            .splitter
-            .as_ref()
-            .map_or(0, |splitter| splitter.slow_stats().accepted);
-        self.proxy.stats().accepted + slow
+        self.proxy.stats().accepted
     }
 }
 
@@ -114,11 +110,11 @@ pub(crate) async fn drive(
 async fn apply(action: FaultAction, targets: &FaultTargets) -> Result<(), String> {
     let proxy = &targets.proxy;
     let server = targets.server.as_ref();
-    let splitter = || {
+    let relay = || {
         targets
-            .splitter
+            .relay
             .as_ref()
-            .ok_or("the run has no splitter for slow connections")
+            .ok_or("the run has no relay to delay replies")
     };
     match action {
         FaultAction::ResetConnections => proxy.reset_all(),
@@ -139,8 +135,8 @@ async fn apply(action: FaultAction, targets: &FaultTargets) -> Result<(), String
             },
         ),
         FaultAction::DelayReplies(None) => proxy.clear_direction(Direction::Downstream),
-        FaultAction::SlowConnections(Some(delay)) => splitter()?.slow_down(delay),
-        FaultAction::SlowConnections(None) => splitter()?.restore(),
+        FaultAction::DelaySomeReplies(Some(delay)) => relay()?.slow_down(delay),
+        FaultAction::DelaySomeReplies(None) => relay()?.restore(),
         FaultAction::KillServer => return signal_server(Signal::Kill, server).await,
         FaultAction::RestartServer => return signal_server(Signal::Restart, server).await,
         FaultAction::PauseServer => return signal_server(Signal::Pause, server).await,
@@ -189,8 +185,8 @@ async fn signal_server(signal: Signal, server: Option<&Arc<Mutex<Server>>>) -> R
 /// Returns the error of restarting the server.
 pub(crate) async fn restore(targets: &FaultTargets) -> Result<(), String> {
     targets.proxy.clear();
-    if let Some(splitter) = &targets.splitter {
-        splitter.restore();
+    if let Some(relay) = &targets.relay {
+        relay.restore();
     }
     let Some(server) = &targets.server else {
         return Ok(());

@@ -21,11 +21,11 @@ mod policy;
 mod progress;
 mod recorder;
 mod recovery;
+mod relay;
 mod report;
 mod run;
 mod runner;
 mod scenario;
-mod splitter;
 mod stats;
 mod workload;
 
@@ -44,7 +44,7 @@ pub use report::{
 };
 pub use runner::{DrillError, run_drill, write_outputs};
 pub use scenario::{
-    BROWNOUT_EXTRA_DELAY, BROWNOUT_SLOW_SHARE, FaultAction, FaultStep, FaultWindow, Scenario,
+    BROWNOUT_DELAYED_SHARE, BROWNOUT_EXTRA_DELAY, FaultAction, FaultStep, FaultWindow, Scenario,
     Timeline, TimelineParams,
 };
 pub use stats::{LatencySummary, OVERLOAD, RequestBucket, RequestStats, RequestSummary};

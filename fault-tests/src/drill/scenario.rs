@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// Share of the connections dialled during a brownout that are slow.
-pub const BROWNOUT_SLOW_SHARE: f64 = 0.3;
-/// How far past the attempt timeout a brownout delays the replies of a slow
-/// connection.
+/// Share of the reply chunks that a brownout delays.
+pub const BROWNOUT_DELAYED_SHARE: f64 = 0.3;
+/// How far past the attempt timeout a brownout delays a reply.
 pub const BROWNOUT_EXTRA_DELAY: Duration = Duration::from_millis(250);
 
 /// An outage scenario replayed by the drill.
@@ -27,8 +26,7 @@ pub enum Scenario {
     Restart,
     /// The server is stopped with SIGSTOP for 1 s, then continued.
     Pause,
-    /// Open connections reset, then for 3 s 30% of new connections delay
-    /// every reply past the attempt timeout.
+    /// For 3 s, 30% of the replies are delayed past the attempt timeout.
     Brownout,
     /// Five outages of 300 ms each (connections reset and refused), 300 ms
     /// apart.
@@ -73,7 +71,7 @@ impl Scenario {
             Scenario::Restart => "server killed with SIGKILL, started again after 1 s",
             Scenario::Pause => "server stopped with SIGSTOP for 1 s",
             Scenario::Brownout => {
-                "connections reset, then for 3 s 30% of new connections delay every reply past the attempt timeout"
+                "for 3 s, 30% of reply chunks delayed past the attempt timeout, in order"
             }
             Scenario::Flapping => "five 300 ms outages (reset and refuse), 300 ms apart",
             Scenario::Slow => "every reply delayed by 50 ms for 3 s",
@@ -114,19 +112,12 @@ impl Scenario {
                 FaultAction::PauseServer,
                 FaultAction::ResumeServer,
             ),
-            Scenario::Brownout => {
-                // Connections made before the brownout would stay fast, so
-                // they are reset and the store dials through the splitter.
-                timeline.push(start, FaultAction::ResetConnections);
-                timeline.window(
-                    start,
-                    Duration::from_secs(3),
-                    FaultAction::SlowConnections(Some(
-                        params.attempt_timeout + BROWNOUT_EXTRA_DELAY,
-                    )),
-                    FaultAction::SlowConnections(None),
-                );
-            }
+            Scenario::Brownout => timeline.window(
+                start,
+                Duration::from_secs(3),
+                FaultAction::DelaySomeReplies(Some(params.attempt_timeout + BROWNOUT_EXTRA_DELAY)),
+                FaultAction::DelaySomeReplies(None),
+            ),
             Scenario::Flapping => {
                 let outage = Duration::from_millis(300);
                 for index in 0..5 {
@@ -199,10 +190,9 @@ pub enum FaultAction {
     Blackhole(bool),
     /// Delays every reply chunk by the given time, or by nothing.
     DelayReplies(Option<Duration>),
-    /// Sends [`BROWNOUT_SLOW_SHARE`] of the new connections through a path
-    /// that delays every reply by the given time, or ends that and removes
-    /// the delay from the slow connections.
-    SlowConnections(Option<Duration>),
+    /// Delays [`BROWNOUT_DELAYED_SHARE`] of the reply chunks, drawn at
+    /// random, by the given time, or stops delaying new chunks.
+    DelaySomeReplies(Option<Duration>),
     /// Kills the server process with SIGKILL.
     KillServer,
     /// Starts the killed server again on the same port.
@@ -225,7 +215,7 @@ impl FaultAction {
             | FaultAction::RefuseConnections(_)
             | FaultAction::Blackhole(_)
             | FaultAction::DelayReplies(_)
-            | FaultAction::SlowConnections(_) => false,
+            | FaultAction::DelaySomeReplies(_) => false,
         }
     }
 }
@@ -374,7 +364,7 @@ mod tests {
     }
 
     #[test]
-    fn brownout_slows_new_connections_past_the_timeout_for_3_s() {
+    fn brownout_delays_some_replies_past_the_timeout_for_3_s() {
         let params = TimelineParams {
             attempt_timeout: Duration::from_millis(400),
             ..params()
@@ -384,15 +374,11 @@ mod tests {
         let expected = [
             FaultStep {
                 at: Duration::from_secs(2),
-                action: FaultAction::ResetConnections,
-            },
-            FaultStep {
-                at: Duration::from_secs(2),
-                action: FaultAction::SlowConnections(Some(delay)),
+                action: FaultAction::DelaySomeReplies(Some(delay)),
             },
             FaultStep {
                 at: Duration::from_secs(5),
-                action: FaultAction::SlowConnections(None),
+                action: FaultAction::DelaySomeReplies(None),
             },
         ];
         assert_eq!(timeline.steps(), expected);

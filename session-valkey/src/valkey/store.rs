@@ -116,7 +116,7 @@ impl ValkeySessionStore {
     }
 
     /// Returns the generation of the connection in use; `None` before the
-    /// first dial and after a discard. Each dial increments it.
+    /// first dial and after a discard. Each successful dial increments it.
     pub fn connection_generation(&self) -> Option<u64> {
         self.slot.current_generation()
     }
