@@ -178,6 +178,37 @@ fn silent_probe_reopens_after_dwell_then_admits_again() {
 }
 
 #[test]
+fn idle_half_open_restarts_dwell() {
+    let (breaker, observer) = breaker(config());
+    let start = Instant::now();
+    trip(&breaker, start);
+    let entered = start + COOLDOWN;
+    drop(breaker.try_acquire(entered).unwrap());
+
+    // The breaker sat idle in half-open for two dwell periods.
+    let admitted = entered + 2 * DWELL;
+    let probe = breaker
+        .try_acquire(admitted)
+        .expect("the free slot admits a probe");
+
+    let before_dwell = admitted + DWELL - Duration::from_nanos(1);
+    let rejected = breaker.try_acquire(before_dwell).unwrap_err();
+    assert_eq!(
+        rejected.state(),
+        BreakerState::HalfOpen,
+        "the probe admitted at {admitted:?} has not waited a full dwell at {before_dwell:?}"
+    );
+    assert_eq!(rejected.retry_at(), admitted + DWELL);
+    assert_eq!(
+        observer.count(BreakerState::HalfOpen, BreakerState::Open),
+        0
+    );
+
+    probe.record(Outcome::Success, before_dwell);
+    assert_eq!(breaker.state(), BreakerState::Closed);
+}
+
+#[test]
 fn four_late_failures_keep_one_open_and_reopen_time() {
     let (breaker, observer) = breaker(config());
     let start = Instant::now();

@@ -38,7 +38,7 @@ enum ModelState {
     HalfOpen {
         outstanding: u32,
         successes: u32,
-        last_report: Instant,
+        dwell_start: Instant,
     },
     Disabled,
     ForcedOpen,
@@ -122,17 +122,17 @@ impl Model {
                 let half_open = ModelState::HalfOpen {
                     outstanding: 1,
                     successes: 0,
-                    last_report: now,
+                    dwell_start: now,
                 };
                 self.go(half_open, now);
                 Ok((self.generation, Kind::Probe))
             }
             ModelState::HalfOpen {
                 outstanding,
-                last_report,
+                dwell_start,
                 ..
             } => {
-                let dwell_end = *last_report + self.config.max_half_open;
+                let dwell_end = *dwell_start + self.config.max_half_open;
                 if *outstanding > 0 && now >= dwell_end {
                     self.reopen(now);
                     let ModelState::Open { retry_at } = self.state else {
@@ -141,6 +141,9 @@ impl Model {
                     return Err((retry_at, BreakerState::Open));
                 }
                 if *outstanding < self.config.max_probes.get() {
+                    if *outstanding == 0 {
+                        *dwell_start = (*dwell_start).max(now);
+                    }
                     *outstanding += 1;
                     return Ok((generation, Kind::Probe));
                 }
@@ -173,13 +176,13 @@ impl Model {
         let ModelState::HalfOpen {
             outstanding,
             successes,
-            last_report,
+            dwell_start,
         } = &mut self.state
         else {
             unreachable!("a probe of the current generation implies half-open");
         };
         *outstanding -= 1;
-        *last_report = (*last_report).max(now);
+        *dwell_start = (*dwell_start).max(now);
         match outcome {
             Outcome::Failure => self.reopen(now),
             Outcome::Success => {

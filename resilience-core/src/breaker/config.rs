@@ -129,7 +129,9 @@ pub struct BreakerConfig {
     pub probe_successes_to_close: NonZeroU32,
     /// How long a half-open breaker with a probe outstanding waits for a
     /// report: once it passes, the next acquire opens the breaker again as
-    /// if the probe had failed.
+    /// if the probe had failed. The wait starts at entry into half-open, at
+    /// each recorded probe outcome, and at the admission of a probe while
+    /// none was outstanding.
     #[serde(with = "crate::serde_duration")]
     pub max_half_open: Duration,
 }

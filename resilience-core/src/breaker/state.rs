@@ -56,8 +56,10 @@ enum Phase {
     HalfOpen {
         outstanding: u32,
         successes: u32,
-        /// Entry into half-open or the latest recorded probe outcome.
-        last_report: Instant,
+        /// Start of the current wait for a probe report: entry into
+        /// half-open, the latest recorded probe outcome, or the admission of
+        /// a probe while none was outstanding.
+        dwell_start: Instant,
     },
     Disabled,
     ForcedOpen,
@@ -123,7 +125,7 @@ impl Machine {
                 let change = self.enter(Phase::HalfOpen {
                     outstanding: 1,
                     successes: 0,
-                    last_report: now,
+                    dwell_start: now,
                 });
                 (Ok((self.generation, PermitKind::Probe)), Some(change))
             }
@@ -141,18 +143,23 @@ impl Machine {
     ) -> (Acquired, Option<Change>) {
         let Phase::HalfOpen {
             outstanding,
-            last_report,
+            dwell_start,
             ..
         } = &mut self.phase
         else {
             unreachable!("acquire_half_open called in state {:?}", self.state());
         };
-        let dwell_end = instant_after(*last_report, config.max_half_open);
+        let dwell_end = instant_after(*dwell_start, config.max_half_open);
         if *outstanding > 0 && now >= dwell_end {
             let change = self.reopen(now, config, random);
             return (Err(self.open_rejection()), Some(change));
         }
         if *outstanding < config.max_probes.get() {
+            if *outstanding == 0 {
+                // No probe was waiting, so the time spent idle is not a
+                // silence of this one.
+                *dwell_start = (*dwell_start).max(now);
+            }
             *outstanding += 1;
             return (Ok((self.generation, PermitKind::Probe)), None);
         }
@@ -190,14 +197,14 @@ impl Machine {
         let Phase::HalfOpen {
             outstanding,
             successes,
-            last_report,
+            dwell_start,
         } = &mut self.phase
         else {
             return None;
         };
         *outstanding = outstanding.saturating_sub(1);
         // A reading older than the last report must not age the dwell.
-        *last_report = (*last_report).max(now);
+        *dwell_start = (*dwell_start).max(now);
         match outcome {
             Outcome::Failure => Some(self.reopen(now, config, random)),
             Outcome::BackendAnswered => None,

@@ -5,6 +5,8 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Instant;
 
+use super::timer::timer_instant;
+
 /// The number and deadlines of one attempt, passed to the operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attempt {
@@ -34,9 +36,10 @@ impl Attempt {
     }
 
     /// Returns the instant at which the executor abandons this attempt: the
-    /// earlier of its start plus the attempt timeout and the request deadline.
-    /// Work inside the attempt, such as dialing a connection, should end by
-    /// then.
+    /// earlier of its start plus the attempt timeout and the request deadline,
+    /// cut to whole milliseconds after its start because tokio's timer counts
+    /// whole milliseconds. Work inside the attempt, such as dialing a
+    /// connection, should end by then.
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
@@ -59,8 +62,10 @@ pub(crate) enum AttemptEnd<T> {
 
 /// Runs `operation` until it completes or `deadline` passes.
 ///
-/// The operation is polled once before any timer exists, so an operation
-/// that is ready at once costs no timer registration.
+/// `deadline` must be a clock reading plus whole milliseconds, so that the
+/// timer fires at it rather than on the next tick. The operation is polled
+/// once before any timer exists, so an operation that is ready at once costs
+/// no timer registration.
 pub(crate) async fn run_attempt<F: Future>(
     operation: F,
     deadline: Instant,
@@ -70,8 +75,7 @@ pub(crate) async fn run_attempt<F: Future>(
     if let Poll::Ready(output) = first {
         return AttemptEnd::Immediate(output);
     }
-    let deadline = tokio::time::Instant::from_std(deadline);
-    match tokio::time::timeout_at(deadline, operation).await {
+    match tokio::time::timeout_at(timer_instant(deadline), operation).await {
         Ok(output) => AttemptEnd::Waited(output),
         Err(_elapsed) => AttemptEnd::TimedOut,
     }

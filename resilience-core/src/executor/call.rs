@@ -3,11 +3,12 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::breaker::Outcome;
+use crate::breaker::{Outcome, Rejected};
 use crate::classify::{Classify, Delivery};
 
 use super::attempt::{Attempt, AttemptEnd, run_attempt};
 use super::error::LastFailure;
+use super::timer::{timer_instant, whole_millis};
 use super::{CallError, CallErrorKind, Executor, Idempotency};
 
 /// State carried from one attempt to the next.
@@ -57,22 +58,19 @@ impl Executor {
             previous_delay: Duration::ZERO,
         };
         let mut now = start;
+        let mut last_failure = None;
         loop {
             let permit = match inner.breaker.try_acquire(now) {
                 Ok(permit) => permit,
-                Err(rejected) => {
-                    let error =
-                        CallError::new(CallErrorKind::CircuitOpen, progress.attempts, now - start)
-                            .with_retry_after(rejected.retry_after(now));
-                    return Err(self.give_up(error));
-                }
+                Err(rejected) => return Err(self.reject(rejected, last_failure, &progress, now)),
             };
             progress.attempts += 1;
             self.count_attempt(progress.attempts);
 
-            let attempt_deadline = now
-                .checked_add(inner.config.attempt_timeout)
-                .map_or(progress.deadline, |end| end.min(progress.deadline));
+            let time_left = progress.deadline.saturating_duration_since(now);
+            let attempt_time = whole_millis(inner.config.attempt_timeout.min(time_left));
+            // The sum is at most the request deadline, so it does not overflow.
+            let attempt_deadline = now + attempt_time;
             let attempt = Attempt::new(progress.attempts, attempt_deadline, progress.deadline);
             let end = run_attempt(operation(attempt), attempt_deadline).await;
             let (step, ended) = self.record(end, permit, now);
@@ -92,7 +90,8 @@ impl Executor {
                         timed_out = matches!(last, LastFailure::TimedOut),
                         "retrying after a transient failure"
                     );
-                    tokio::time::sleep_until(tokio::time::Instant::from_std(wake)).await;
+                    last_failure = Some(last);
+                    tokio::time::sleep_until(timer_instant(wake)).await;
                     now = inner.clock.now();
                 }
                 Err(kind) => return Err(self.fail(kind, last, &progress, now)),
@@ -140,8 +139,8 @@ impl Executor {
     }
 
     /// Decides whether a transient failure is retried and, if so, when the
-    /// retry starts. The budget is asked last, so a token is only spent on a
-    /// retry that will run.
+    /// retry starts. The budget is asked last, so no token is spent on a retry
+    /// that a later check would reject.
     fn plan_retry(
         &self,
         progress: &mut Progress,
@@ -150,19 +149,26 @@ impl Executor {
         now: Instant,
     ) -> Result<Instant, CallErrorKind> {
         let inner = &*self.inner;
+        // Checked first: whatever else ends the call, the caller must learn
+        // that a request which is not idempotent may have been applied.
+        if idempotency == Idempotency::NotIdempotent && delivery != Delivery::NotSent {
+            return Err(CallErrorKind::OutcomeUnknown);
+        }
         if now >= progress.deadline {
             return Err(CallErrorKind::DeadlineExceeded);
         }
         if progress.attempts > inner.config.max_retries {
             return Err(CallErrorKind::RetriesExhausted);
         }
-        if idempotency == Idempotency::NotIdempotent && delivery != Delivery::NotSent {
-            return Err(CallErrorKind::OutcomeUnknown);
-        }
+
         let retry = progress.attempts - 1;
-        let delay = inner
-            .backoff
-            .delay(retry, progress.previous_delay, inner.random.as_ref());
+        // Tokio sleeps whole milliseconds, so the delay checked against the
+        // deadline is cut to the delay the timer actually waits.
+        let delay = whole_millis(inner.backoff.delay(
+            retry,
+            progress.previous_delay,
+            inner.random.as_ref(),
+        ));
         let wake = now
             .checked_add(delay)
             .ok_or(CallErrorKind::DeadlineExceeded)?;
@@ -172,11 +178,30 @@ impl Executor {
         if !fits {
             return Err(CallErrorKind::DeadlineExceeded);
         }
+
         if !inner.budget.try_withdraw() {
             return Err(CallErrorKind::BudgetExhausted);
         }
         progress.previous_delay = delay;
         Ok(wake)
+    }
+
+    /// Ends a call whose next attempt the breaker rejected, keeping the
+    /// failure of the attempt before it, if any.
+    fn reject<E>(
+        &self,
+        rejected: Rejected,
+        last: Option<LastFailure<E>>,
+        progress: &Progress,
+        now: Instant,
+    ) -> CallError<E> {
+        let elapsed = now.saturating_duration_since(progress.start);
+        let mut error = CallError::new(CallErrorKind::CircuitOpen, progress.attempts, elapsed)
+            .with_retry_after(rejected.retry_after(now));
+        if let Some(last) = last {
+            error = error.with_last(last);
+        }
+        self.give_up(error)
     }
 
     fn count_attempt(&self, number: u32) {
@@ -217,7 +242,7 @@ impl Executor {
             .duration
             .record(error.elapsed().as_secs_f64());
         let elapsed_ms = error.elapsed().as_millis() as u64;
-        if error.kind() == CallErrorKind::CircuitOpen {
+        if error.kind() == CallErrorKind::CircuitOpen && error.attempts() == 0 {
             // The breaker's transition is logged at INFO once; a line per
             // rejected call would flood the log during an outage.
             tracing::debug!(executor = %inner.name, kind = error.kind().as_str(), "call rejected");

@@ -9,6 +9,8 @@ use crate::breaker::BreakerConfig;
 use crate::budget::BudgetConfig;
 use crate::config::ConfigError;
 
+use super::timer::TIMER_RESOLUTION;
+
 /// Default total time a call may take, retries and backoff included.
 pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_millis(1000);
 /// Default upper bound of one attempt.
@@ -40,15 +42,19 @@ pub const MAX_REQUEST_DEADLINE: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExecutorConfig {
-    /// Total time one call may take, from its start to its result.
+    /// Total time one call may take, from its start to its result, at
+    /// least 1 ms.
     #[serde(with = "crate::serde_duration")]
     pub request_deadline: Duration,
-    /// Upper bound of one attempt; shortened to the time left in the call.
+    /// Upper bound of one attempt, at least 1 ms; shortened to the time left
+    /// in the call. Tokio's timer counts whole milliseconds, so a
+    /// sub-millisecond part is dropped.
     #[serde(with = "crate::serde_duration")]
     pub attempt_timeout: Duration,
     /// Retries after the first attempt, `0..=MAX_RETRIES_LIMIT`.
     pub max_retries: u32,
-    /// Shortest attempt worth starting after a backoff delay.
+    /// Shortest attempt worth starting after a backoff delay, at least 1 ms,
+    /// so that no retry is started with no time left.
     #[serde(with = "crate::serde_duration")]
     pub min_attempt_time: Duration,
     /// Delay between attempts.
@@ -79,27 +85,27 @@ impl ExecutorConfig {
     /// # Errors
     ///
     /// Returns a [`ConfigError`] naming the first invalid field when:
-    /// - `request_deadline` is zero or above [`MAX_REQUEST_DEADLINE`];
-    /// - `attempt_timeout` is zero or above `request_deadline`;
+    /// - `request_deadline` is below 1 ms or above [`MAX_REQUEST_DEADLINE`];
+    /// - `attempt_timeout` is below 1 ms or above `request_deadline`;
     /// - `max_retries` is above [`MAX_RETRIES_LIMIT`];
-    /// - `min_attempt_time` is not below `request_deadline`;
+    /// - `min_attempt_time` is below 1 ms or not below `request_deadline`;
     /// - the backoff, budget or breaker settings are invalid.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.request_deadline.is_zero() || self.request_deadline > MAX_REQUEST_DEADLINE {
+        if !(TIMER_RESOLUTION..=MAX_REQUEST_DEADLINE).contains(&self.request_deadline) {
             return Err(ConfigError::new(
                 "request_deadline",
                 format!(
-                    "must be between 1ms and {}s, got {:?}",
+                    "must be between {TIMER_RESOLUTION:?} and {}s, got {:?}",
                     MAX_REQUEST_DEADLINE.as_secs(),
                     self.request_deadline
                 ),
             ));
         }
-        if self.attempt_timeout.is_zero() || self.attempt_timeout > self.request_deadline {
+        if !(TIMER_RESOLUTION..=self.request_deadline).contains(&self.attempt_timeout) {
             return Err(ConfigError::new(
                 "attempt_timeout",
                 format!(
-                    "must be above zero and at most request_deadline ({:?}), got {:?}",
+                    "must be between {TIMER_RESOLUTION:?} and request_deadline ({:?}), got {:?}",
                     self.request_deadline, self.attempt_timeout
                 ),
             ));
@@ -113,11 +119,11 @@ impl ExecutorConfig {
                 ),
             ));
         }
-        if self.min_attempt_time >= self.request_deadline {
+        if !(TIMER_RESOLUTION..self.request_deadline).contains(&self.min_attempt_time) {
             return Err(ConfigError::new(
                 "min_attempt_time",
                 format!(
-                    "must be below request_deadline ({:?}), got {:?}",
+                    "must be at least {TIMER_RESOLUTION:?} and below request_deadline ({:?}), got {:?}",
                     self.request_deadline, self.min_attempt_time
                 ),
             ));
@@ -159,7 +165,7 @@ mod tests {
                     ..ExecutorConfig::default()
                 },
                 "attempt_timeout",
-                "invalid attempt_timeout: must be above zero and at most request_deadline (1s), got 0ns",
+                "invalid attempt_timeout: must be between 1ms and request_deadline (1s), got 0ns",
             ),
             (
                 ExecutorConfig {
@@ -167,7 +173,7 @@ mod tests {
                     ..ExecutorConfig::default()
                 },
                 "attempt_timeout",
-                "invalid attempt_timeout: must be above zero and at most request_deadline (1s), got 2s",
+                "invalid attempt_timeout: must be between 1ms and request_deadline (1s), got 2s",
             ),
             (
                 ExecutorConfig {
@@ -183,7 +189,32 @@ mod tests {
                     ..ExecutorConfig::default()
                 },
                 "min_attempt_time",
-                "invalid min_attempt_time: must be below request_deadline (1s), got 1s",
+                "invalid min_attempt_time: must be at least 1ms and below request_deadline (1s), got 1s",
+            ),
+            (
+                ExecutorConfig {
+                    request_deadline: Duration::from_micros(999),
+                    attempt_timeout: Duration::from_micros(999),
+                    ..ExecutorConfig::default()
+                },
+                "request_deadline",
+                "invalid request_deadline: must be between 1ms and 3600s, got 999µs",
+            ),
+            (
+                ExecutorConfig {
+                    attempt_timeout: Duration::from_micros(999),
+                    ..ExecutorConfig::default()
+                },
+                "attempt_timeout",
+                "invalid attempt_timeout: must be between 1ms and request_deadline (1s), got 999µs",
+            ),
+            (
+                ExecutorConfig {
+                    min_attempt_time: Duration::ZERO,
+                    ..ExecutorConfig::default()
+                },
+                "min_attempt_time",
+                "invalid min_attempt_time: must be at least 1ms and below request_deadline (1s), got 0ns",
             ),
         ];
         for (config, field, message) in cases {

@@ -8,7 +8,7 @@ use std::time::Duration;
 ///
 /// | kind | the backend | counts against the breaker | what the caller should do |
 /// |---|---|---|---|
-/// | `CircuitOpen` | was not contacted | no | fail fast; try again after [`CallError::retry_after`] |
+/// | `CircuitOpen` | was not contacted by the rejected attempt | only the attempts made before it | fail fast; try again after [`CallError::retry_after`] |
 /// | `BudgetExhausted` | failed transiently, and retrying would add load | yes, the attempts made | fail; the backend is struggling for many callers |
 /// | `DeadlineExceeded` | did not reply in time, or no retry fits in the time left | yes, the attempts made | fail; the call's time is spent |
 /// | `RetriesExhausted` | failed transiently on every attempt | yes | fail; the failure may pass |
@@ -17,7 +17,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallErrorKind {
-    /// The breaker rejected the call before any attempt.
+    /// The breaker rejected an attempt: the first one, so the backend was
+    /// not contacted, or a retry after failed attempts.
     CircuitOpen,
     /// A retry was due but the retry budget had no token.
     BudgetExhausted,
@@ -28,6 +29,7 @@ pub enum CallErrorKind {
     /// The last attempt failed with a permanent error.
     Permanent,
     /// A non-idempotent attempt failed after it may have reached the backend.
+    /// It takes precedence over the deadline and the retry limit.
     OutcomeUnknown,
 }
 
@@ -104,7 +106,7 @@ impl<E> CallError<E> {
     }
 
     /// Returns the number of attempts that ran; zero when the breaker rejected
-    /// the call.
+    /// the first attempt.
     pub fn attempts(&self) -> u32 {
         self.attempts
     }

@@ -6,13 +6,20 @@
 //! 1. The deadline is the call's start plus `request_deadline`.
 //! 2. The breaker admits the attempt or the call fails at once with
 //!    [`CallErrorKind::CircuitOpen`], without running the operation.
-//! 3. The attempt runs until `min(attempt start + attempt_timeout, deadline)`.
+//! 3. The attempt runs until `min(attempt start + attempt_timeout, deadline)`,
+//!    cut to whole milliseconds after its start.
 //! 4. Its outcome is recorded with the breaker: success, transient failure
 //!    (timeouts included) or, for a permanent error, "the backend answered".
 //! 5. A transient failure is retried only when a retry is left, the operation
 //!    is idempotent or the error proves the request was never sent, the
 //!    jittered delay plus `min_attempt_time` fits before the deadline, and the
-//!    retry budget grants a token. The delay checked is the delay slept.
+//!    retry budget grants a token. The delay is cut to whole milliseconds,
+//!    and the delay checked is the delay slept.
+//!
+//! Tokio's timer counts whole milliseconds and rounds an instant between two
+//! ticks up to the later one. Every wait is therefore a whole number of
+//! milliseconds from a clock reading, so that under paused time it ends
+//! exactly where it was planned and a call returns by its deadline.
 //!
 //! Dropping the future of [`Executor::call`] drops the attempt in flight and
 //! its breaker permit, which frees the permit's slot; no task is left behind.
@@ -23,6 +30,7 @@ mod call;
 mod config;
 mod error;
 mod telemetry;
+mod timer;
 
 use std::sync::Arc;
 use std::time::Duration;
