@@ -1,7 +1,7 @@
 //! A reply lost on a connection that stays open. A client that kept the
-//! connection would hand each later request the reply of the one before;
-//! the store must fail the request that lost its reply and answer every
-//! later one with its own labels.
+//! connection would hand each later request the reply of the one before.
+//! The store must fail the request that lost its reply and return its own
+//! labels to every later request.
 
 mod support;
 
@@ -14,7 +14,8 @@ use tokio::task::JoinSet;
 /// Loads issued right after the lost reply, one per session.
 const FOLLOWING_LOADS: usize = 64;
 
-/// An attempt timeout that ends the request whose reply was lost quickly.
+/// Sets a 300 ms attempt timeout, so that the request whose reply was lost
+/// ends quickly.
 fn quick_attempts(config: &mut ValkeyConfig) {
     config.command_timeout_ms = 300;
 }
@@ -63,7 +64,7 @@ async fn load_with_lost_reply(
 }
 
 #[tokio::test]
-async fn lost_reply_fails_closed_and_later_loads_get_their_own_labels() {
+async fn lost_reply_fails_closed_without_desync() {
     for reply_check in [true, false] {
         let backend = Backend::start(|config| {
             quick_attempts(config);
@@ -92,7 +93,7 @@ async fn lost_reply_fails_closed_and_later_loads_get_their_own_labels() {
 }
 
 #[tokio::test]
-async fn lost_reply_is_retried_on_a_fresh_connection() {
+async fn lost_reply_retried_on_fresh_connection() {
     let backend = Backend::start(quick_attempts).await;
     let sessions = sessions("desync-retry", FOLLOWING_LOADS);
     append_all(&backend.store, &sessions).await;

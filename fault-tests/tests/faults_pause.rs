@@ -1,36 +1,28 @@
 //! A `valkey-server` stopped with SIGSTOP for a second, then continued with
-//! SIGCONT: it keeps its sockets but answers nothing, so every load times
+//! SIGCONT: it keeps its sockets but replies to nothing, so every load times
 //! out, fails closed by its deadline, and recovers within one retry.
 
 mod support;
 
 use std::time::Duration;
 
-use session_valkey::{SessionStore, ValkeyConfig};
+use session_valkey::SessionStore;
 use support::outage::Loaders;
-use support::valkey::{Backend, append_all, load_until_ok, sessions, trip_after};
+use support::valkey::{
+    Backend, DEADLINE_MARGIN, append_all, load_until_ok, sessions, short_timeouts, trip_after,
+};
 use support::wait_until;
 use tokio::time::Instant;
 
 /// How long the server stays stopped.
 const PAUSE: Duration = Duration::from_secs(1);
 
-/// Time a load may take past its request deadline.
-const MARGIN: Duration = Duration::from_millis(250);
-
-/// Short timeouts, so that loads during the pause end quickly.
-fn short_timeouts(config: &mut ValkeyConfig) {
-    config.connect_timeout_ms = 100;
-    config.command_timeout_ms = 200;
-    config.request_deadline_ms = 400;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loads_during_pause_fail_closed_by_their_deadline() {
+async fn pause_fails_loads_by_deadline() {
     let backend = Backend::start(short_timeouts).await;
     let sessions = sessions("paused", 4);
     append_all(&backend.store, &sessions).await;
-    let bound = Duration::from_millis(backend.config.request_deadline_ms) + MARGIN;
+    let bound = backend.request_deadline() + DEADLINE_MARGIN;
     let loaders = Loaders::start(&backend.store, &sessions, bound);
     wait_until("loads to succeed before the pause", || {
         loaders.successes() > 0
@@ -71,7 +63,7 @@ async fn resume_recovers_within_one_retry() {
     .await;
     let session = sessions("resumed", 1).remove(0);
     append_all(&backend.store, std::slice::from_ref(&session)).await;
-    let deadline = Duration::from_millis(backend.config.request_deadline_ms);
+    let deadline = backend.request_deadline();
 
     backend.server.pause().expect("SIGSTOP reaches the server");
     let paused_at = Instant::now();
@@ -87,8 +79,8 @@ async fn resume_recovers_within_one_retry() {
         "a load from a stopped server returned {during:?}"
     );
     assert!(
-        elapsed <= deadline + MARGIN,
-        "a load from a stopped server took {elapsed:?}, deadline {deadline:?} plus {MARGIN:?}"
+        elapsed <= deadline + DEADLINE_MARGIN,
+        "a load from a stopped server took {elapsed:?}, deadline {deadline:?} plus {DEADLINE_MARGIN:?}"
     );
     assert_eq!(after.unwrap(), session.labels, "{}", backend.log());
     let attempts = backend.meter.take().attempts;

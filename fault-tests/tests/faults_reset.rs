@@ -40,14 +40,14 @@ async fn reset_of_idle_connection_costs_one_retry() {
 }
 
 #[tokio::test]
-async fn reset_with_request_in_flight_costs_one_retry() {
+async fn reset_in_flight_costs_one_retry() {
     let backend = Backend::start(|_| {}).await;
     let session = sessions("in-flight-reset", 1).remove(0);
     append_all(&backend.store, std::slice::from_ref(&session)).await;
     backend.meter.take();
     let before = backend.proxy.stats();
 
-    // The server answers, but the reply never reaches the store, so the
+    // The server replies, but the reply never reaches the store, so the
     // request is still waiting when the reset arrives.
     backend.proxy.set(Direction::Downstream, Fault::Blackhole);
     let store = backend.store.clone();

@@ -7,17 +7,14 @@
 
 mod support;
 
-use std::time::Duration;
-
 use fault_tests::ServerBuilder;
-use session_valkey::{SessionStore, ValkeyConfig};
+use session_valkey::SessionStore;
 use support::outage::Loaders;
-use support::valkey::{Backend, append_all, load_until_ok, sessions, trip_after};
+use support::valkey::{
+    Backend, DEADLINE_MARGIN, append_all, load_until_ok, sessions, short_timeouts, trip_after,
+};
 use support::wait_until;
 use tokio::task::block_in_place;
-
-/// Time a load may take past its request deadline.
-const MARGIN: Duration = Duration::from_millis(250);
 
 fn durable_server() -> ServerBuilder {
     ServerBuilder::valkey()
@@ -25,15 +22,8 @@ fn durable_server() -> ServerBuilder {
         .arg("--appendfsync", "always")
 }
 
-/// Short timeouts, so that loads during the outage end quickly.
-fn short_timeouts(config: &mut ValkeyConfig) {
-    config.connect_timeout_ms = 100;
-    config.command_timeout_ms = 200;
-    config.request_deadline_ms = 400;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_on_same_port_recovers_within_one_retry() {
+async fn restart_recovers_within_one_retry() {
     let mut backend = Backend::start_with(durable_server(), |config| {
         // The breaker stays closed, so that it cannot hide a slow recovery.
         trip_after(config, u32::MAX);
@@ -68,7 +58,7 @@ async fn loads_during_restart_never_miss_labels() {
     let mut backend = Backend::start_with(durable_server(), short_timeouts).await;
     let sessions = sessions("outage", 4);
     append_all(&backend.store, &sessions).await;
-    let bound = Duration::from_millis(backend.config.request_deadline_ms) + MARGIN;
+    let bound = backend.request_deadline() + DEADLINE_MARGIN;
     let loaders = Loaders::start(&backend.store, &sessions, bound);
     wait_until("loads to succeed before the kill", || {
         loaders.successes() > 0

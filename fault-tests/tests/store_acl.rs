@@ -4,8 +4,11 @@
 mod store_common;
 
 use fault_tests::ServerBuilder;
+use resilience_core::BreakerState;
 use session_valkey::{ALARM_FAILURE, ALARM_TTL_REFRESH_FAILED, SessionStore, SessionStoreError};
-use store_common::{capture, command, command_calls, key_of, labels, store_for, ttl};
+use store_common::{
+    capture, command, command_calls, key_of, labels, relax_timeouts, store_for, ttl,
+};
 
 /// The ACL rules the store needs, and nothing more.
 const MINIMAL_ACL: [&str; 8] = [
@@ -62,6 +65,7 @@ async fn user_without_expire_alarms_and_rejects_append() {
         config.username = Some("limited".to_owned());
         config.password = Some("limited-pw".to_owned());
         config.max_retries = 2;
+        relax_timeouts(config);
     });
     command(&server, &["SADD", &key_of("session-limited"), "PII"]);
     let (captured, _guard) = capture();
@@ -96,6 +100,41 @@ async fn user_without_expire_alarms_and_rejects_append() {
 }
 
 #[tokio::test]
+async fn user_without_echo_fails_with_noperm_not_a_mismatch() {
+    let rules: Vec<&str> = MINIMAL_ACL
+        .into_iter()
+        .filter(|rule| *rule != "+echo")
+        .collect();
+    let server = ServerBuilder::valkey()
+        .args("--user", user_args("no-echo", "no-echo-pw", &rules))
+        .start()
+        .unwrap();
+    let store = store_for(&server, |config| {
+        config.username = Some("no-echo".to_owned());
+        config.password = Some("no-echo-pw".to_owned());
+        config.max_retries = 2;
+        relax_timeouts(config);
+    });
+
+    let load = store.load("session-no-echo").await.unwrap_err();
+    let append = store.append("session-no-echo", &["PII"]).await.unwrap_err();
+
+    for error in [&load, &append] {
+        assert!(
+            matches!(error, SessionStoreError::Permanent { attempts: 1, .. }),
+            "{error:?}"
+        );
+        assert_eq!(backend_code(error), "NOPERM");
+    }
+    assert_eq!(
+        store.connection_generation(),
+        Some(1),
+        "the server answered every command in order, so the connection is kept"
+    );
+    assert_eq!(store.executor().breaker().state(), BreakerState::Closed);
+}
+
+#[tokio::test]
 async fn wrong_password_is_permanent_and_not_logged() {
     let server = ServerBuilder::valkey()
         .args("--user", user_args("gateway", "right-pw", &MINIMAL_ACL))
@@ -105,6 +144,7 @@ async fn wrong_password_is_permanent_and_not_logged() {
         config.username = Some("gateway".to_owned());
         config.password = Some("wrong-pw-secret".to_owned());
         config.max_retries = 2;
+        relax_timeouts(config);
     });
     let (captured, _guard) = capture();
 
@@ -126,7 +166,10 @@ async fn exhausted_memory_fails_appends_but_not_loads() {
         .arg("--maxmemory-policy", "noeviction")
         .start()
         .unwrap();
-    let store = store_for(&server, |config| config.max_retries = 2);
+    let store = store_for(&server, |config| {
+        config.max_retries = 2;
+        relax_timeouts(config);
+    });
     store.append("session-full", &["PII"]).await.unwrap();
     command(&server, &["CONFIG", "SET", "maxmemory", "1"]);
 

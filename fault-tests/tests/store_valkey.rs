@@ -8,11 +8,12 @@ use std::sync::Arc;
 use fault_tests::ServerBuilder;
 use fault_tests::resp::Reply;
 use session_valkey::{
-    ALARM_EVICTION_POLICY, ALARM_FAILURE, ALARM_NO_APPENDONLY, Labels, ReplyErrorKind,
-    SessionStore, SessionStoreError,
+    ALARM_EVICTION_POLICY, ALARM_FAILURE, ALARM_NO_APPENDONLY, AttemptError, Labels,
+    ReplyErrorKind, SessionStore, SessionStoreError,
 };
 use store_common::{
-    capture, command, command_calls, connections_received, key_of, labels, store_for, ttl,
+    capture, command, command_calls, connections_received, key_of, labels, relax_timeouts,
+    store_for, ttl,
 };
 
 #[tokio::test]
@@ -115,7 +116,10 @@ async fn without_ttl_labels_never_expire() {
 #[tokio::test]
 async fn wrong_type_key_fails_closed_after_one_attempt() {
     let server = ServerBuilder::valkey().start().unwrap();
-    let store = store_for(&server, |config| config.max_retries = 2);
+    let store = store_for(&server, |config| {
+        config.max_retries = 2;
+        relax_timeouts(config);
+    });
     command(&server, &["SET", &key_of("session-string"), "not a set"]);
     let (captured, _guard) = capture();
 
@@ -148,7 +152,7 @@ async fn wrong_type_key_fails_closed_after_one_attempt() {
 #[tokio::test]
 async fn non_utf8_member_fails_closed() {
     let server = ServerBuilder::valkey().start().unwrap();
-    let store = store_for(&server, |_| {});
+    let store = store_for(&server, relax_timeouts);
     let key = key_of("session-binary");
     command(
         &server,
@@ -163,6 +167,53 @@ async fn non_utf8_member_fails_closed() {
     assert_eq!(*attempts, 1);
     assert_eq!(source.kind(), ReplyErrorKind::NonUtf8Member);
     assert_eq!(error.reason(), "corrupt_reply");
+}
+
+#[tokio::test]
+async fn load_from_a_replica_fails_closed() {
+    // Without the default 5 s delay, the replica's first sync starts at once.
+    let primary = ServerBuilder::valkey()
+        .arg("--repl-diskless-sync-delay", "0")
+        .start()
+        .unwrap();
+    let replica = ServerBuilder::valkey()
+        .args(
+            "--replicaof",
+            ["127.0.0.1".to_owned(), primary.port().to_string()],
+        )
+        .start()
+        .unwrap();
+    command(&primary, &["SADD", &key_of("session-replica"), "PII"]);
+    wait_for_key(&replica, &key_of("session-replica"));
+    let store = store_for(&replica, |config| {
+        config.max_retries = 0;
+        relax_timeouts(config);
+    });
+
+    let error = store.load("session-replica").await.unwrap_err();
+
+    let SessionStoreError::Transient {
+        attempts: 1,
+        last_error: Some(AttemptError::Backend(backend)),
+    } = &error
+    else {
+        panic!("expected the replica's READONLY, got {error:?}");
+    };
+    assert_eq!(backend.redis_error().code(), Some("READONLY"));
+    assert_eq!(store.connection_generation(), None);
+}
+
+/// Waits until `key` exists on `server`, for at most 10 seconds.
+fn wait_for_key(server: &fault_tests::Server, key: &str) {
+    let started = std::time::Instant::now();
+    while command(server, &["EXISTS", key]) != Reply::Integer(1) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the replica did not receive {key} within 10 s:\n{}",
+            server.log_tail(20)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[tokio::test]

@@ -22,7 +22,8 @@
 //! member that is not UTF-8 fails the load, and an `ECHO` that returns another
 //! request's nonce fails the attempt and discards the connection. A failed
 //! `EXPIRE` on load is the one exception: the labels are returned and the
-//! `session_store_ttl_refresh_failed` alarm is logged.
+//! `session_store_ttl_refresh_failed` alarm is logged. A `READONLY` reply fails
+//! the load instead, because it shows that a replica served the members.
 //!
 //! # Alarms
 //!

@@ -78,7 +78,8 @@ pub(crate) enum BenchClient {
         next_nonce: AtomicU64,
     },
     Manager(ConnectionManager),
-    Store(ValkeySessionStore),
+    /// Boxed, because the store is several times larger than a connection.
+    Store(Box<ValkeySessionStore>),
 }
 
 impl fmt::Debug for BenchClient {
@@ -176,7 +177,7 @@ impl BenchClient {
                 let store = ValkeySessionStore::new(config).map_err(|error| {
                     RequestError::Unexpected(format!("invalid store settings: {error}"))
                 })?;
-                Self::Store(store)
+                Self::Store(Box::new(store))
             }
         })
     }

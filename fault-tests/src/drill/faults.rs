@@ -12,7 +12,7 @@ use crate::server::Server;
 use super::relay::BrownoutRelay;
 use super::scenario::{BROWNOUT_DELAYED_SHARE, FaultAction, Timeline};
 
-/// What the fault actions of a run act on.
+/// The proxy, relay and server process that a run's fault actions act on.
 #[derive(Debug)]
 pub(crate) struct FaultTargets {
     /// The fault proxy in front of the server.
@@ -80,7 +80,7 @@ pub struct AppliedFault {
     /// The action.
     #[serde(flatten)]
     pub action: FaultAction,
-    /// Why it failed, when it did.
+    /// The failure, when the action failed.
     pub error: Option<String>,
 }
 
@@ -145,7 +145,7 @@ async fn apply(action: FaultAction, targets: &FaultTargets) -> Result<(), String
     Ok(())
 }
 
-/// What a process action does to the server.
+/// A process action on the server.
 #[derive(Debug, Clone, Copy)]
 enum Signal {
     Kill,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
+use std::time::Duration;
 
 use resilience_core::breaker::{DEFAULT_COOLDOWN_GROWTH, TripPolicy};
 use resilience_core::budget::{MAX_BUDGET_BALANCE, MAX_BUDGET_RATIO};
@@ -27,6 +28,8 @@ pub enum Policy {
     BreakerFixed,
     /// The defaults with a cooldown that doubles after each failed probe.
     BreakerGrowing,
+    /// The defaults with an initial cooldown of 250 ms instead of 1 s.
+    BreakerShort,
     /// The defaults with a breaker that trips after 3 consecutive failures.
     Breaker3,
     /// The defaults with a breaker that trips after 10 consecutive failures.
@@ -35,12 +38,13 @@ pub enum Policy {
 
 impl Policy {
     /// Every policy, in report order.
-    pub const ALL: [Policy; 7] = [
+    pub const ALL: [Policy; 8] = [
         Policy::None,
         Policy::Retry,
         Policy::Full,
         Policy::BreakerFixed,
         Policy::BreakerGrowing,
+        Policy::BreakerShort,
         Policy::Breaker3,
         Policy::Breaker10,
     ];
@@ -53,6 +57,7 @@ impl Policy {
             Policy::Full => "full",
             Policy::BreakerFixed => "breaker-fixed",
             Policy::BreakerGrowing => "breaker-growing",
+            Policy::BreakerShort => "breaker-short",
             Policy::Breaker3 => "breaker-3",
             Policy::Breaker10 => "breaker-10",
         }
@@ -66,6 +71,7 @@ impl Policy {
             Policy::Full => "store defaults",
             Policy::BreakerFixed => "defaults, cooldown does not grow",
             Policy::BreakerGrowing => "defaults, cooldown doubles per failed probe",
+            Policy::BreakerShort => "defaults, initial cooldown 250 ms",
             Policy::Breaker3 => "defaults, breaker trips after 3 consecutive failures",
             Policy::Breaker10 => "defaults, breaker trips after 10 consecutive failures",
         }
@@ -87,12 +93,16 @@ impl Policy {
             Policy::Full => {}
             Policy::BreakerFixed => config.breaker.cooldown_growth = 1.0,
             Policy::BreakerGrowing => config.breaker.cooldown_growth = DEFAULT_COOLDOWN_GROWTH,
+            Policy::BreakerShort => config.breaker.cooldown = SHORT_COOLDOWN,
             Policy::Breaker3 => config.breaker.trip = consecutive(3),
             Policy::Breaker10 => config.breaker.trip = consecutive(10),
         }
         config
     }
 }
+
+/// Initial cooldown of [`Policy::BreakerShort`].
+const SHORT_COOLDOWN: Duration = Duration::from_millis(250);
 
 /// A trip policy that needs more consecutive failures than a drill makes.
 fn never_trips() -> TripPolicy {
@@ -160,7 +170,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_differs_from_full_in_budget_and_breaker_only() {
+    fn retry_differs_in_budget_and_breaker() {
         let retry = Policy::Retry.store_config(ENDPOINT);
         let full = Policy::Full.store_config(ENDPOINT);
         assert_eq!(retry.max_retries, full.max_retries);
@@ -188,6 +198,9 @@ mod tests {
             Policy::Breaker10.store_config(ENDPOINT).breaker.trip,
             consecutive(10)
         );
+        let short = Policy::BreakerShort.store_config(ENDPOINT);
+        assert_eq!(short.breaker.cooldown, SHORT_COOLDOWN);
+        assert_eq!(short.breaker.cooldown_growth, full.breaker.cooldown_growth);
         let growing = Policy::BreakerGrowing.store_config(ENDPOINT);
         assert!(growing.breaker.cooldown_growth > 1.0);
         assert_eq!(growing.breaker.trip, full.breaker.trip);

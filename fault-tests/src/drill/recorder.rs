@@ -281,7 +281,7 @@ mod tests {
     static METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, None);
 
     #[tokio::test]
-    async fn counters_bind_to_the_run_current_at_registration() {
+    async fn counters_bind_to_run_at_registration() {
         let recorder = DrillRecorder::default();
         let first = recorder.begin_run(Instant::now());
         let attempts = recorder.register_counter(&Key::from_static_name(ATTEMPTS_TOTAL), &METADATA);
@@ -319,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn other_metrics_and_runs_not_begun_are_dropped() {
+    fn unbound_and_other_metrics_are_dropped() {
         let recorder = DrillRecorder::default();
         let before = recorder.register_counter(&Key::from_static_name(ATTEMPTS_TOTAL), &METADATA);
         before.increment(1);

@@ -145,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn fault_ending_inside_a_bucket_starts_from_the_next_bucket() {
+    fn fault_end_mid_bucket_uses_next_bucket() {
         let buckets = tallies(&[
             (0, 10),
             (0, 10),

@@ -38,7 +38,7 @@ pub enum DrillError {
     Install {
         /// The script that was run.
         script: PathBuf,
-        /// How it failed.
+        /// The failure.
         reason: String,
     },
     /// `--endpoint` cannot be used.
@@ -46,7 +46,7 @@ pub enum DrillError {
     Endpoint {
         /// The endpoint, without credentials.
         endpoint: String,
-        /// Why it was rejected.
+        /// The reason for the rejection.
         reason: String,
     },
     /// The fault proxy did not start.
@@ -66,7 +66,7 @@ pub enum DrillError {
     Restore {
         /// The scenario that ran.
         scenario: Scenario,
-        /// How restoring failed.
+        /// The failure.
         reason: String,
     },
     /// Another `metrics` recorder was installed first.

@@ -226,7 +226,7 @@ pub struct FaultStep {
     /// Time from the start of the run.
     #[serde(rename = "at_ms", serialize_with = "super::serialize_millis")]
     pub at: Duration,
-    /// What changes at that time.
+    /// The change applied at that time.
     #[serde(flatten)]
     pub action: FaultAction,
 }
@@ -364,7 +364,7 @@ mod tests {
     }
 
     #[test]
-    fn brownout_delays_some_replies_past_the_timeout_for_3_s() {
+    fn brownout_delays_some_replies() {
         let params = TimelineParams {
             attempt_timeout: Duration::from_millis(400),
             ..params()

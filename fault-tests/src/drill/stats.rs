@@ -263,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn requests_land_in_the_bucket_they_were_issued_in() {
+    fn requests_land_in_their_issue_bucket() {
         let stats = RequestStats::new(ms(100));
         stats.record_success(ms(50), ms(900));
         stats.record_denial(ms(250), Some(ms(1)), "circuit_open");

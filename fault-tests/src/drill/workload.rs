@@ -28,7 +28,7 @@ pub(crate) struct Workload {
     pub(crate) seed: u64,
 }
 
-/// What every request of a run shares.
+/// State shared by every request of a run.
 #[derive(Debug)]
 pub(crate) struct RequestContext {
     pub(crate) store: Arc<dyn SessionStore>,
@@ -98,8 +98,8 @@ pub(crate) async fn generate(
     }
 }
 
-/// One gateway request: load the session's labels, then append `label` if
-/// given. Holds `_permit` until it ends.
+/// Runs one gateway request: loads the session's labels, then appends
+/// `label` if given. Holds `_permit` until it ends.
 async fn request(
     context: Arc<RequestContext>,
     session: String,

@@ -4,16 +4,17 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, Once};
 
 use fault_tests::Server;
 use fault_tests::resp::Reply;
 use session_valkey::{Labels, ValkeyConfig, ValkeySessionStore};
 use sha2::{Digest, Sha256};
 use tracing::field::{Field, Visit};
-use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
@@ -30,6 +31,14 @@ pub(crate) fn store_for(
     adjust: impl FnOnce(&mut ValkeyConfig),
 ) -> ValkeySessionStore {
     ValkeySessionStore::new(config_for(server, adjust)).expect("valid store settings")
+}
+
+/// Sets timeouts far above a loopback round trip, so that a test that
+/// counts attempts does not see a retry when the machine is busy.
+pub(crate) fn relax_timeouts(config: &mut ValkeyConfig) {
+    config.connect_timeout_ms = 5_000;
+    config.command_timeout_ms = 5_000;
+    config.request_deadline_ms = 20_000;
 }
 
 /// Returns the key the store uses for `session_id` under the default prefix.
@@ -114,26 +123,62 @@ impl Captured {
     }
 }
 
+thread_local! {
+    /// The capture of the current thread, if one is active.
+    static ACTIVE: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// Clears the current thread's capture when dropped.
+#[derive(Debug)]
+pub(crate) struct CaptureGuard {
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|active| active.borrow_mut().take());
+    }
+}
+
 /// Records every event of the current thread until the guard drops. The
 /// tests run on tokio's current-thread runtime, so the store's events are
 /// emitted on this thread.
-pub(crate) fn capture() -> (Captured, DefaultGuard) {
+///
+/// One process-wide subscriber routes each event to the capture of the
+/// thread that emits it. A per-thread default subscriber would lose events:
+/// tracing-core 0.1 caches each callsite's interest globally, and a callsite
+/// first hit by a test without a capture, while exactly one other test holds
+/// a scoped subscriber, is cached as disabled for every thread.
+pub(crate) fn capture() -> (Captured, CaptureGuard) {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::registry().with(CaptureLayer);
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the store tests");
+    });
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(CaptureLayer(captured.clone()));
-    let guard = tracing::subscriber::set_default(subscriber);
+    ACTIVE.with(|active| *active.borrow_mut() = Some(captured.clone()));
+    let guard = CaptureGuard {
+        _not_send: PhantomData,
+    };
     (captured, guard)
 }
 
-struct CaptureLayer(Captured);
+struct CaptureLayer;
 
 impl<S: tracing::Subscriber> Layer<S> for CaptureLayer {
     fn on_event(&self, event: &tracing::Event<'_>, _context: Context<'_, S>) {
-        let mut visitor = FieldVisitor(Fields::new());
-        event.record(&mut visitor);
-        visitor
-            .0
-            .insert("level".to_owned(), event.metadata().level().to_string());
-        self.0.0.lock().unwrap().push(visitor.0);
+        ACTIVE.with(|active| {
+            let Some(captured) = &*active.borrow() else {
+                return;
+            };
+            let mut visitor = FieldVisitor(Fields::new());
+            event.record(&mut visitor);
+            visitor
+                .0
+                .insert("level".to_owned(), event.metadata().level().to_string());
+            captured.0.lock().unwrap().push(visitor.0);
+        });
     }
 }
 

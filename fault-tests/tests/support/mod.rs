@@ -1,6 +1,7 @@
 //! Setup shared by the harness, proxy and fault tests: an echo server, a
-//! proxy in front of it, bounded waits and, in [`valkey`], a session store
-//! that reaches a real server through a proxy.
+//! proxy in front of it and bounded waits. [`valkey`] puts a session store
+//! in front of a real server through a proxy, and [`outage`] keeps such a
+//! store busy through an outage.
 
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]

@@ -21,10 +21,15 @@ const PROXY_SEED: u64 = 7;
 /// Pause between two loads of [`load_until_ok`].
 const RELOAD_PAUSE: Duration = Duration::from_millis(10);
 
-/// Timeouts for tests that need the fault-free path to succeed: long enough
-/// that a loaded machine never turns a slow reply into a retry.
+/// Timeouts for tests that need the fault-free path to succeed: 1 s per
+/// attempt and 3 s per call, far above a loopback round trip, so that a slow
+/// reply on a loaded machine does not cause a retry.
 const RELAXED_TIMEOUT_MS: u64 = 1_000;
 const RELAXED_DEADLINE_MS: u64 = 3_000;
+
+/// Time a call may take past its request deadline: the scheduling slack
+/// that a caller must allow for on a loaded machine.
+pub(crate) const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
 
 /// Breaker cooldown of every test store, without jitter, so that a test can
 /// wait for the half-open state.
@@ -79,6 +84,11 @@ impl Backend {
         }
     }
 
+    /// Returns the request deadline of the store's settings.
+    pub(crate) fn request_deadline(&self) -> Duration {
+        Duration::from_millis(self.config.request_deadline_ms)
+    }
+
     /// Returns the server's log tail, for failure messages.
     pub(crate) fn log(&self) -> String {
         self.server.log_tail(20)
@@ -98,6 +108,14 @@ pub(crate) fn base_config(proxy: &Proxy) -> ValkeyConfig {
     config.breaker.cooldown_jitter = 0.0;
     config.breaker.cooldown_growth = 1.0;
     config
+}
+
+/// Sets short timeouts, so that a call to an unresponsive server ends
+/// quickly: 100 ms to dial, 200 ms per attempt and 400 ms per call.
+pub(crate) fn short_timeouts(config: &mut ValkeyConfig) {
+    config.connect_timeout_ms = 100;
+    config.command_timeout_ms = 200;
+    config.request_deadline_ms = 400;
 }
 
 /// Sets a breaker that opens after `threshold` consecutive failed attempts.
@@ -188,8 +206,7 @@ pub(crate) async fn load_until_ok(store: &ValkeySessionStore, session_id: &str) 
 }
 
 /// Returns a description of `result` when a fail-closed store must not
-/// return it: success with anything but `expected`, the labels the session
-/// has.
+/// return it: a success with other labels than the session's.
 pub(crate) fn fail_open(
     session: &Session,
     result: &Result<Labels, SessionStoreError>,

@@ -21,8 +21,8 @@ const TRANSIENT_EXTENSION_CODES: [&str; 2] = ["BUSY", "NOREPLICAS"];
 ///
 /// | kind | class |
 /// |---|---|
-/// | `Parse` (redis-rs 1.8 also reports a socket closed mid-reply this way) | transient |
-/// | `Io` | as the inner [`io::Error`]: refused is transient and not sent; reset, broken pipe, EOF and timeouts are transient; TLS certificate errors are permanent |
+/// | `Parse` | transient |
+/// | `Io` | as the inner [`io::Error`]: refused is transient and not sent; reset, broken pipe, EOF and timeouts are transient; TLS certificate errors are permanent. redis-rs 1.8 reports a socket closed mid-reply to a pipeline as a broken pipe |
 /// | server `LOADING`, `BUSY`, `TRYAGAIN`, `MASTERDOWN`, `CLUSTERDOWN`, `READONLY`, `NOREPLICAS` | transient |
 /// | server `ERR`, `WRONGTYPE`, `NOPERM`, `NOAUTH`, `OOM`, `EXECABORT` and any other code | permanent |
 /// | `AuthenticationFailed`, `InvalidClientConfig`, `Client`, `UnexpectedReturnType` | permanent |

@@ -6,7 +6,7 @@
 //! the closing `ECHO` must follow `EXEC` to prove that the whole round trip,
 //! transaction included, arrived in order.
 
-use redis::{Pipeline, RedisError, ServerError, Value};
+use redis::{Pipeline, RedisError, ServerError, ServerErrorKind, Value};
 
 use crate::error::AttemptError;
 use crate::labels::Labels;
@@ -75,14 +75,21 @@ impl Request {
 
     /// Checks the reply count and the closing nonce, then returns the
     /// replies to the store's own commands.
-    fn verify(&self, mut replies: Vec<Value>) -> Result<Vec<Value>, ReplyError> {
+    ///
+    /// An error reply in place of the nonce means that the server rejected
+    /// the `ECHO`, most often because the ACL user lacks `+echo`. That error
+    /// is returned as it is, so that it is classified by its code instead of
+    /// being reported, retried and counted as a mismatch. The attempt fails
+    /// either way, because the round trip could not be checked.
+    fn verify(&self, mut replies: Vec<Value>) -> Result<Vec<Value>, AttemptError> {
         if replies.len() != self.reply_count {
-            return Err(ReplyError::reply_count(self.reply_count, replies.len()));
+            return Err(ReplyError::reply_count(self.reply_count, replies.len()).into());
         }
         if let Some(nonce) = &self.nonce {
-            let echoed = replies.pop();
-            if !matches!(&echoed, Some(Value::BulkString(bytes)) if bytes == nonce.as_bytes()) {
-                return Err(ReplyError::nonce_mismatch());
+            match replies.pop() {
+                Some(Value::BulkString(bytes)) if bytes == nonce.as_bytes() => {}
+                Some(Value::ServerError(error)) => return Err(server_error(error)),
+                _ => return Err(ReplyError::nonce_mismatch().into()),
             }
         }
         Ok(replies)
@@ -108,6 +115,11 @@ pub(crate) fn parse_load(
     let refresh_error = if request.refreshes_ttl {
         match replies.next().unwrap_or_default() {
             Value::Int(_) => None,
+            // READONLY proves that a replica served the SMEMBERS, and a
+            // replica may lack appends that the primary acknowledged.
+            Value::ServerError(error) if error.kind() == Some(ServerErrorKind::ReadOnly) => {
+                return Err(server_error(error));
+            }
             Value::ServerError(error) => Some(error),
             other => return Err(ReplyError::unexpected("EXPIRE", "an integer", &other).into()),
         }

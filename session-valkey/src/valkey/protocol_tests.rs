@@ -275,3 +275,38 @@ fn append_rejects_nonce_mismatch() {
     let error = parse_append(&request, replies).unwrap_err();
     assert_eq!(reply_kind(error), ReplyErrorKind::NonceMismatch);
 }
+
+#[test]
+fn rejected_echo_reports_the_server_error() {
+    let rejected =
+        || error_value("-NOPERM User gateway has no permissions to run the 'echo' command");
+    let request = Request::load(KEY, Some(60), Some("n".to_owned()));
+    let replies = vec![Value::Array(vec![bulk("PII")]), Value::Int(1), rejected()];
+    let error = parse_load(&request, replies).unwrap_err();
+    assert_eq!(error.classify().class(), ErrorClass::Permanent);
+    assert_eq!(server_code(error), "NOPERM");
+
+    let request = Request::append(KEY, &["PII"], Some(60), Some("n".to_owned()));
+    let replies = vec![
+        Value::Okay,
+        queued(),
+        queued(),
+        Value::Array(vec![Value::Int(1), Value::Int(1)]),
+        rejected(),
+    ];
+    let error = parse_append(&request, replies).unwrap_err();
+    assert_eq!(server_code(error), "NOPERM");
+}
+
+#[test]
+fn refresh_rejected_by_a_replica_fails_the_load() {
+    let request = Request::load(KEY, Some(60), Some("n".to_owned()));
+    let replies = vec![
+        Value::Array(vec![bulk("PII")]),
+        error_value("-READONLY You can't write against a read only replica."),
+        bulk("n"),
+    ];
+    let error = parse_load(&request, replies).unwrap_err();
+    assert_eq!(error.classify().class(), ErrorClass::Transient);
+    assert_eq!(server_code(error), "READONLY");
+}

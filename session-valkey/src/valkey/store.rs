@@ -56,8 +56,8 @@ impl ValkeySessionStore {
     /// # Errors
     ///
     /// Returns a [`ConfigError`] naming the field when:
-    /// - `endpoint` is not a `redis://` or `rediss://` URL with a host, or has
-    ///   a query or a fragment;
+    /// - `endpoint` is not a `redis://` or `rediss://` URL with a host, has
+    ///   port 0, a query or a fragment, or names a user without a password;
     /// - `tls` disagrees with the scheme, or is false for an endpoint that is
     ///   not loopback (`localhost`, `127.0.0.0/8`, `::1`);
     /// - `tls_ca_cert` is set without TLS, cannot be read or contains no PEM

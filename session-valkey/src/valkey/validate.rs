@@ -1,9 +1,12 @@
 //! Validation of [`ValkeyConfig`] and construction of the `redis` client.
 
 use std::net::IpAddr;
+use std::path::Path;
 
 use redis::{Client, IntoConnectionInfo, TlsCertificates};
 use resilience_core::ConfigError;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use url::{Host, Url};
 
 use crate::alarm::ALARM_TTL_SHORTER_THAN_SESSION;
@@ -45,6 +48,12 @@ fn validate_endpoint(config: &ValkeyConfig) -> Result<Url, ConfigError> {
     let Some(host) = url.host() else {
         return Err(ConfigError::new("endpoint", "must name a host"));
     };
+    if url.port() == Some(0) {
+        return Err(ConfigError::new(
+            "endpoint",
+            "port must be between 1 and 65535, got 0",
+        ));
+    }
     if url.fragment().is_some() || url.query().is_some() {
         // redis-rs reads `#insecure` as "skip certificate verification".
         return Err(ConfigError::new(
@@ -96,6 +105,14 @@ fn validate_credentials(config: &ValkeyConfig, url: &Url) -> Result<(), ConfigEr
         return Err(ConfigError::new(
             "endpoint",
             "contains credentials while username or password is also set; keep one of them",
+        ));
+    }
+    // redis-rs 1.8 sends AUTH only when a password is present, so a user
+    // name alone would connect as the `default` user.
+    if !url.username().is_empty() && url.password().is_none_or(str::is_empty) {
+        return Err(ConfigError::new(
+            "endpoint",
+            "names a user without a password; use redis://USER:PASSWORD@HOST or the username and password fields",
         ));
     }
     if config.username.is_some() && config.password.is_none() {
@@ -217,12 +234,7 @@ fn build_client(config: &ValkeyConfig) -> Result<Client, ConfigError> {
     }
     install_ring_provider();
     let root_cert = match &config.tls_ca_cert {
-        Some(path) => Some(std::fs::read(path).map_err(|error| {
-            ConfigError::new(
-                "tls_ca_cert",
-                format!("cannot be read from {}: {error}", path.display()),
-            )
-        })?),
+        Some(path) => Some(read_ca_cert(path)?),
         None => None,
     };
     let certificates = TlsCertificates {
@@ -231,6 +243,29 @@ fn build_client(config: &ValkeyConfig) -> Result<Client, ConfigError> {
     };
     Client::build_with_tls(info, certificates)
         .map_err(|_| ConfigError::new("tls_ca_cert", "does not contain a usable PEM certificate"))
+}
+
+/// Reads the CA file and checks that it contains a PEM certificate.
+///
+/// redis-rs 1.8 accepts a file without any `CERTIFICATE` section and trusts
+/// no root at all, so every handshake would fail later with an unknown issuer.
+fn read_ca_cert(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let pem = std::fs::read(path).map_err(|error| {
+        ConfigError::new(
+            "tls_ca_cert",
+            format!("cannot be read from {}: {error}", path.display()),
+        )
+    })?;
+    if CertificateDer::pem_slice_iter(&pem).next().is_none() {
+        return Err(ConfigError::new(
+            "tls_ca_cert",
+            format!(
+                "contains no PEM certificate (-----BEGIN CERTIFICATE-----): {}",
+                path.display()
+            ),
+        ));
+    }
+    Ok(pem)
 }
 
 /// Makes rustls's ring provider the process default, unless the application

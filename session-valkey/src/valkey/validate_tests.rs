@@ -378,3 +378,54 @@ async fn store_config_builds_the_selected_store() {
     let error = invalid.build().unwrap_err();
     assert_eq!(error.field(), "tls");
 }
+
+#[test]
+fn user_name_in_url_requires_a_password() {
+    let expected = "invalid endpoint: names a user without a password; \
+        use redis://USER:PASSWORD@HOST or the username and password fields";
+    for endpoint in [
+        "redis://gateway@127.0.0.1:6379",
+        "redis://gateway:@127.0.0.1:6379",
+    ] {
+        assert_eq!(
+            rejection(&ValkeyConfig::new(endpoint)),
+            expected,
+            "{endpoint}"
+        );
+    }
+    let config = ValkeyConfig::new("redis://gateway:p%40ss@127.0.0.1:6379");
+    assert!(validate(&config).is_ok());
+}
+
+#[test]
+fn port_zero_is_rejected() {
+    assert_eq!(
+        rejection(&ValkeyConfig::new("redis://127.0.0.1:0")),
+        "invalid endpoint: port must be between 1 and 65535, got 0"
+    );
+    // The URL parser itself rejects ports above 65535.
+    assert!(
+        rejection(&ValkeyConfig::new("redis://127.0.0.1:70000")).starts_with("invalid endpoint:")
+    );
+}
+
+#[test]
+fn ca_file_without_a_certificate_is_rejected() {
+    let key_only = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    for contents in [b"".as_slice(), b"not pem at all\n", key_only] {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(contents).unwrap();
+        let config = ValkeyConfig {
+            tls: true,
+            tls_ca_cert: Some(file.path().to_owned()),
+            ..ValkeyConfig::new("rediss://127.0.0.1:6380")
+        };
+        let message = rejection(&config);
+        assert!(
+            message.starts_with(
+                "invalid tls_ca_cert: contains no PEM certificate (-----BEGIN CERTIFICATE-----): "
+            ),
+            "{message}"
+        );
+    }
+}
