@@ -16,6 +16,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(10);
 /// Timeout of one readiness probe's connect and reply.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Line that valkey-server and redis-server log once they listen on every
+/// configured port.
+const READY_LOG_LINE: &str = "Ready to accept connections";
+
 /// Number of log lines that error messages show.
 pub(crate) const LOG_TAIL_LINES: usize = 20;
 
@@ -92,9 +96,12 @@ impl Launch<'_> {
             if let Some(error) = self.check_exited(&mut child, log_start) {
                 return Err(error);
             }
-            if self.readiness.probe(self.addr) {
-                // A probe that reached a stranger on the same port is caught
-                // here, because this server then exits on its failed bind.
+            // The log line proves that this process bound the port, so a
+            // probe that succeeds is not answered by another test's server
+            // that took the port first.
+            if log_since(self.log, log_start).contains(READY_LOG_LINE)
+                && self.readiness.probe(self.addr)
+            {
                 return match self.check_exited(&mut child, log_start) {
                     Some(error) => Err(error),
                     None => Ok(child),

@@ -67,6 +67,8 @@ pub const MAX_KEY_PREFIX_BYTES: usize = 64;
 #[serde(default, deny_unknown_fields)]
 pub struct ValkeyConfig {
     /// Server URL, `redis://HOST:PORT[/DB]` or `rediss://HOST:PORT[/DB]` for TLS.
+    /// Serialized without its user info.
+    #[serde(serialize_with = "serialize_redacted_endpoint")]
     pub endpoint: String,
     /// Whether to use TLS; must agree with the endpoint's scheme.
     pub tls: bool,
@@ -76,6 +78,8 @@ pub struct ValkeyConfig {
     /// ACL user name; requires `password`.
     pub username: Option<String>,
     /// Password of `username`, or of the `default` user when no user is set.
+    /// Never serialized.
+    #[serde(skip_serializing)]
     pub password: Option<String>,
     /// Prefix of every key.
     pub key_prefix: String,
@@ -238,5 +242,32 @@ impl StoreConfig {
             Self::Memory => Ok(Arc::new(MemorySessionStore::new())),
             Self::Valkey(config) => Ok(Arc::new(ValkeySessionStore::new(*config)?)),
         }
+    }
+}
+
+/// Writes the endpoint without its user info, so a serialized configuration
+/// carries no credentials.
+fn serialize_redacted_endpoint<S: serde::Serializer>(
+    endpoint: &str,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let config = ValkeyConfig::new(endpoint);
+    serializer.serialize_str(&config.redacted_endpoint())
+}
+
+#[cfg(test)]
+mod serialize_tests {
+    use super::*;
+
+    #[test]
+    fn serialized_config_carries_no_credentials() {
+        let mut config = ValkeyConfig::new("redis://gateway:url-secret@127.0.0.1:6379");
+        config.password = Some("field-secret".to_owned());
+
+        let yaml = serde_yaml::to_string(&config).expect("the configuration serializes");
+
+        assert!(!yaml.contains("url-secret"), "{yaml}");
+        assert!(!yaml.contains("field-secret"), "{yaml}");
+        assert!(yaml.contains("127.0.0.1:6379"), "{yaml}");
     }
 }
