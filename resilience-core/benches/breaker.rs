@@ -22,7 +22,8 @@ fn closed_path(criterion: &mut Criterion) {
 
     let breaker = CircuitBreaker::new(BreakerConfig::default(), Arc::new(FixedRandom::new(0.0)))
         .expect("valid breaker settings");
-    // The breaker never reads a clock; the executor passes the time it read.
+    // The breaker never reads a clock, so the benchmark passes one reading as
+    // the executor does.
     let now = Instant::now();
     bench_threads(&mut group, "resilience-core", || {
         let permit = breaker

@@ -22,8 +22,8 @@ use support::bench_threads;
 /// measured withdrawal is granted by the ratio account.
 const PREFILLED_TOKENS: f64 = 1e10;
 
-/// A budget with no floor, so that a withdrawal is served by the ratio
-/// account or refused.
+/// Returns a budget with no floor, so that the ratio account serves or
+/// refuses every withdrawal.
 fn ours(ratio: f64) -> RetryBudget {
     let config = BudgetConfig {
         ratio,
@@ -42,8 +42,8 @@ fn prefilled() -> RetryBudget {
     budget
 }
 
-/// A `TpsBudget` whose reserve of 60 s at 2e9 retries per second grants
-/// every withdrawal of a run, the nearest to a prefilled account.
+/// Returns a `TpsBudget` whose reserve of 60 s at 2e9 retries per second
+/// grants every withdrawal of a run, the nearest to a prefilled account.
 fn tower_budget() -> TpsBudget {
     TpsBudget::new(Duration::from_secs(60), 2_000_000_000, 1.0)
 }

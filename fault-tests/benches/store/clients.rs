@@ -59,6 +59,17 @@ impl ClientKind {
         Self::StoreChecked,
     ];
 
+    /// Returns the short name that `STORE_BENCH_CLIENTS` lists.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::Multiplexed => "raw",
+            Self::MultiplexedEcho => "raw-echo",
+            Self::Manager => "manager",
+            Self::Store => "store",
+            Self::StoreChecked => "store-checked",
+        }
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Multiplexed => "redis MultiplexedConnection",

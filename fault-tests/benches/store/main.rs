@@ -10,7 +10,10 @@
 //! - `STORE_BENCH_SECONDS`: seconds per run of a cell, default 3;
 //! - `STORE_BENCH_RUNS`: runs per cell, whose median is printed, default 3;
 //! - `STORE_BENCH_CONCURRENCY`: comma-separated task counts, default
-//!   `1,16,64,256`.
+//!   `1,16,64,256`;
+//! - `STORE_BENCH_CLIENTS`: comma-separated clients out of `raw`,
+//!   `raw-echo`, `manager`, `store` and `store-checked`, default all. Ratios
+//!   need `raw`.
 //!
 //! Prints one Markdown table per operation. Command-line arguments, such as
 //! the `--bench` that cargo passes, are ignored.
@@ -37,7 +40,7 @@ const WARM_UP: Duration = Duration::from_millis(500);
 fn main() {
     let settings = Settings::from_env();
     let server = ServerBuilder::valkey().start().unwrap_or_else(|error| {
-        panic!("valkey-server did not start: {error}; run scripts/install-valkey.sh")
+        panic!("valkey-server failed to start: {error}. Install it with scripts/install-valkey.sh")
     });
     let url = server.url();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -63,7 +66,7 @@ fn main() {
 async fn seed(url: &str, sessions: &[Session]) {
     let store = BenchClient::connect(ClientKind::Store, url, Operation::Append)
         .await
-        .unwrap_or_else(|error| panic!("cannot reach {url}: {error}"));
+        .unwrap_or_else(|error| panic!("failed to connect to {url}: {error}"));
     let BenchClient::Store(store) = store else {
         unreachable!("a store client is a store");
     };
@@ -75,10 +78,12 @@ async fn seed(url: &str, sessions: &[Session]) {
     }
     let raw = BenchClient::connect(ClientKind::Multiplexed, url, Operation::Load)
         .await
-        .unwrap_or_else(|error| panic!("cannot reach {url}: {error}"));
+        .unwrap_or_else(|error| panic!("failed to connect to {url}: {error}"));
     raw.run(Operation::Load, &sessions[0])
         .await
-        .unwrap_or_else(|error| panic!("redis-rs does not see the store's labels: {error}"));
+        .unwrap_or_else(|error| {
+            panic!("redis-rs failed to read the labels the store seeded: {error}")
+        });
 }
 
 /// Measures every client at every concurrency for `operation`.
@@ -89,10 +94,10 @@ async fn measure(
     settings: &Settings,
 ) -> Vec<Cell> {
     let mut clients = Vec::new();
-    for kind in ClientKind::ALL {
+    for &kind in &settings.clients {
         let client = BenchClient::connect(kind, url, operation)
             .await
-            .unwrap_or_else(|error| panic!("{} cannot connect: {error}", kind.name()));
+            .unwrap_or_else(|error| panic!("{} failed to connect: {error}", kind.name()));
         clients.push((kind, Arc::new(client)));
     }
 

@@ -19,6 +19,7 @@ pub(crate) struct Settings {
     pub(crate) duration: Duration,
     pub(crate) runs: usize,
     pub(crate) concurrency: Vec<usize>,
+    pub(crate) clients: Vec<ClientKind>,
 }
 
 impl Settings {
@@ -52,19 +53,43 @@ impl Settings {
             duration: Duration::from_secs_f64(seconds),
             runs,
             concurrency,
+            clients: clients_from_env(),
         }
     }
 
     /// Returns a header naming the settings and the machine's load.
     pub(crate) fn describe(&self) -> String {
         format!(
-            "{:?} per run, median of {} runs, tasks {:?}, 2 tokio workers; {}",
+            "{:?} per run, median of {} runs, tasks {:?}, clients {:?}, 2 tokio workers; {}",
             self.duration,
             self.runs,
             self.concurrency,
+            self.clients
+                .iter()
+                .map(|kind| kind.key())
+                .collect::<Vec<_>>(),
             load_average("before")
         )
     }
+}
+
+/// Reads `STORE_BENCH_CLIENTS`, a comma-separated list of
+/// [`ClientKind::key`]s; every client when unset.
+fn clients_from_env() -> Vec<ClientKind> {
+    let Ok(list) = std::env::var("STORE_BENCH_CLIENTS") else {
+        return ClientKind::ALL.to_vec();
+    };
+    list.split(',')
+        .map(|item| {
+            ClientKind::ALL
+                .into_iter()
+                .find(|kind| kind.key() == item.trim())
+                .unwrap_or_else(|| {
+                    let keys: Vec<_> = ClientKind::ALL.iter().map(|kind| kind.key()).collect();
+                    panic!("STORE_BENCH_CLIENTS lists unknown client {item:?}; known: {keys:?}")
+                })
+        })
+        .collect()
 }
 
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> T {

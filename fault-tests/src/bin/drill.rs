@@ -3,10 +3,11 @@
 //! and docs/tuning.md.
 
 use std::error::Error;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use fault_tests::drill::{Args, list_text, render_table, run_drill, write_outputs};
+use fault_tests::drill::{Args, DrillOptions, list_text, render_table, run_drill, write_outputs};
 use tracing_subscriber::EnvFilter;
 
 /// Log filter when `RUST_LOG` is unset. The store and the executor log every
@@ -34,39 +35,38 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    match drill(&options, &args.out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("drill: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the drill, prints the table and writes the report files. Returns
+/// the message to print when the drill failed or found invariant violations.
+fn drill(options: &DrillOptions, out: &Path) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("drill: failed to start the Tokio runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+        .map_err(|error| format!("failed to start the Tokio runtime: {error}"))?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let report = match runtime.block_on(run_drill(&options, command)) {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("drill: {}", error_chain(&error));
-            return ExitCode::FAILURE;
-        }
-    };
+    let report = runtime
+        .block_on(run_drill(options, command))
+        .map_err(|error| error_chain(&error))?;
 
     print!("{}", render_table(&report));
-    match write_outputs(&report, &args.out) {
-        Ok((json, html)) => println!("wrote {} and {}", json.display(), html.display()),
-        Err(error) => {
-            eprintln!("drill: {}", error_chain(&error));
-            return ExitCode::FAILURE;
-        }
-    }
+    let (json, html) = write_outputs(&report, out).map_err(|error| error_chain(&error))?;
+    println!("wrote {} and {}", json.display(), html.display());
+
     let violations = report.violation_count();
     if violations > 0 {
-        eprintln!("drill: {violations} invariant violations: loads missed acknowledged labels");
-        return ExitCode::FAILURE;
+        return Err(format!(
+            "{violations} invariant violations: loads missed acknowledged labels"
+        ));
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// Joins an error and its sources with ": ".

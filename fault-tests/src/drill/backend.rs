@@ -103,7 +103,7 @@ impl Backend {
         }
     }
 
-    /// Returns what the report says about the server.
+    /// Returns the description of the server shown in the report.
     pub fn describe(&self) -> String {
         match self {
             Backend::Owned { version, .. } => {

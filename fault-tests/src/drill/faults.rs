@@ -10,7 +10,8 @@ use crate::proxy::{Direction, Fault, Proxy};
 use crate::server::Server;
 
 use super::relay::BrownoutRelay;
-use super::scenario::{BROWNOUT_DELAYED_SHARE, FaultAction, Timeline};
+use super::scenario::BROWNOUT_DELAYED_SHARE;
+use super::timeline::{FaultAction, Timeline};
 
 /// The proxy, relay and server process that a run's fault actions act on.
 #[derive(Debug)]

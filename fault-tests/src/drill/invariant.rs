@@ -25,7 +25,7 @@ pub struct Violation {
 ///
 /// Times are offsets from the start of the run. An append counts from the
 /// time its acknowledgement returned, so a load checks only the labels whose
-/// acknowledgement returned strictly before the load started; an append that
+/// acknowledgement returned strictly before the load started. An append that
 /// overlaps the load may or may not be visible to it.
 #[derive(Debug, Default)]
 pub struct InvariantChecker {

@@ -27,6 +27,7 @@ mod run;
 mod runner;
 mod scenario;
 mod stats;
+mod timeline;
 mod workload;
 
 use std::time::Duration;
@@ -43,11 +44,9 @@ pub use report::{
     render_table,
 };
 pub use runner::{DrillError, run_drill, write_outputs};
-pub use scenario::{
-    BROWNOUT_DELAYED_SHARE, BROWNOUT_EXTRA_DELAY, FaultAction, FaultStep, FaultWindow, Scenario,
-    Timeline, TimelineParams,
-};
+pub use scenario::{BROWNOUT_DELAYED_SHARE, BROWNOUT_EXTRA_DELAY, Scenario, TimelineParams};
 pub use stats::{LatencySummary, OVERLOAD, RequestBucket, RequestStats, RequestSummary};
+pub use timeline::{FaultAction, FaultStep, FaultWindow, Timeline};
 
 /// Width of the time buckets of timelines and of the recovery measure.
 pub const BUCKET: Duration = Duration::from_millis(100);

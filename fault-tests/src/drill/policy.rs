@@ -13,9 +13,9 @@ use session_valkey::ValkeyConfig;
 /// A set of retry, budget and breaker settings under test.
 ///
 /// Every policy keeps the store's default deadline, attempt timeout, connect
-/// timeout and backoff, so two policies differ only in what their names say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// timeout and backoff, so two policies differ only in the settings that
+/// their names give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Policy {
     /// No retry, and a breaker that never trips.
     None,
@@ -28,8 +28,8 @@ pub enum Policy {
     BreakerFixed,
     /// The defaults with a cooldown that doubles after each failed probe.
     BreakerGrowing,
-    /// The defaults with an initial cooldown of 250 ms instead of 1 s.
-    BreakerShort,
+    /// The defaults with an initial cooldown of 1 s instead of 250 ms.
+    BreakerLong,
     /// The defaults with a breaker that trips after 3 consecutive failures.
     Breaker3,
     /// The defaults with a breaker that trips after 10 consecutive failures.
@@ -44,7 +44,7 @@ impl Policy {
         Policy::Full,
         Policy::BreakerFixed,
         Policy::BreakerGrowing,
-        Policy::BreakerShort,
+        Policy::BreakerLong,
         Policy::Breaker3,
         Policy::Breaker10,
     ];
@@ -57,7 +57,7 @@ impl Policy {
             Policy::Full => "full",
             Policy::BreakerFixed => "breaker-fixed",
             Policy::BreakerGrowing => "breaker-growing",
-            Policy::BreakerShort => "breaker-short",
+            Policy::BreakerLong => "breaker-long",
             Policy::Breaker3 => "breaker-3",
             Policy::Breaker10 => "breaker-10",
         }
@@ -71,7 +71,7 @@ impl Policy {
             Policy::Full => "store defaults",
             Policy::BreakerFixed => "defaults, cooldown does not grow",
             Policy::BreakerGrowing => "defaults, cooldown doubles per failed probe",
-            Policy::BreakerShort => "defaults, initial cooldown 250 ms",
+            Policy::BreakerLong => "defaults, initial cooldown 1 s",
             Policy::Breaker3 => "defaults, breaker trips after 3 consecutive failures",
             Policy::Breaker10 => "defaults, breaker trips after 10 consecutive failures",
         }
@@ -93,7 +93,7 @@ impl Policy {
             Policy::Full => {}
             Policy::BreakerFixed => config.breaker.cooldown_growth = 1.0,
             Policy::BreakerGrowing => config.breaker.cooldown_growth = DEFAULT_COOLDOWN_GROWTH,
-            Policy::BreakerShort => config.breaker.cooldown = SHORT_COOLDOWN,
+            Policy::BreakerLong => config.breaker.cooldown = LONG_COOLDOWN,
             Policy::Breaker3 => config.breaker.trip = consecutive(3),
             Policy::Breaker10 => config.breaker.trip = consecutive(10),
         }
@@ -101,10 +101,12 @@ impl Policy {
     }
 }
 
-/// Initial cooldown of [`Policy::BreakerShort`].
-const SHORT_COOLDOWN: Duration = Duration::from_millis(250);
+/// Initial cooldown of [`Policy::BreakerLong`], the default before the drill
+/// data lowered it.
+const LONG_COOLDOWN: Duration = Duration::from_secs(1);
 
-/// A trip policy that needs more consecutive failures than a drill makes.
+/// Returns a trip policy that needs more consecutive failures than a drill
+/// makes.
 fn never_trips() -> TripPolicy {
     TripPolicy::ConsecutiveFailures {
         threshold: NonZeroU32::MAX,
@@ -114,6 +116,13 @@ fn never_trips() -> TripPolicy {
 fn consecutive(threshold: u32) -> TripPolicy {
     TripPolicy::ConsecutiveFailures {
         threshold: NonZeroU32::new(threshold).expect("threshold is above zero"),
+    }
+}
+
+/// Serializes as the command-line name, such as `breaker-3`.
+impl Serialize for Policy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -152,6 +161,14 @@ mod tests {
             assert_eq!(policy.name().parse::<Policy>(), Ok(policy));
         }
         assert!("fast".parse::<Policy>().is_err());
+    }
+
+    #[test]
+    fn names_are_the_serialized_form() {
+        for policy in Policy::ALL {
+            let json = serde_json::to_string(&policy).expect("serializable");
+            assert_eq!(json, format!("\"{}\"", policy.name()));
+        }
     }
 
     #[test]
@@ -198,9 +215,10 @@ mod tests {
             Policy::Breaker10.store_config(ENDPOINT).breaker.trip,
             consecutive(10)
         );
-        let short = Policy::BreakerShort.store_config(ENDPOINT);
-        assert_eq!(short.breaker.cooldown, SHORT_COOLDOWN);
-        assert_eq!(short.breaker.cooldown_growth, full.breaker.cooldown_growth);
+        let long = Policy::BreakerLong.store_config(ENDPOINT);
+        assert_eq!(long.breaker.cooldown, LONG_COOLDOWN);
+        assert_ne!(long.breaker.cooldown, full.breaker.cooldown);
+        assert_eq!(long.breaker.cooldown_growth, full.breaker.cooldown_growth);
         let growing = Policy::BreakerGrowing.store_config(ENDPOINT);
         assert!(growing.breaker.cooldown_growth > 1.0);
         assert_eq!(growing.breaker.trip, full.breaker.trip);

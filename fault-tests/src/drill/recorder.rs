@@ -101,6 +101,11 @@ impl RunMetrics {
         }
     }
 
+    /// Returns the start of the run.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
     /// Returns the backend attempts started so far, retries included.
     pub fn attempts(&self) -> u64 {
         self.attempts.load(Ordering::Relaxed)

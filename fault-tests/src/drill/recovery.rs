@@ -27,7 +27,7 @@ impl Tally {
     }
 }
 
-/// How the requests behaved after the fault ended.
+/// The outcome of the requests after the fault ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Recovery {

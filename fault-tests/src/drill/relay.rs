@@ -126,8 +126,7 @@ async fn forward(client: TcpStream, state: Arc<State>) {
         return;
     };
     let (mut client_read, mut client_write) = client.into_split();
-    let (server_read, server_write) = server.into_split();
-    let mut server_write = server_write;
+    let (server_read, mut server_write) = server.into_split();
     tokio::select! {
         _ = tokio::io::copy(&mut client_read, &mut server_write) => {}
         _ = replies(server_read, &mut client_write, &state) => {}

@@ -66,42 +66,24 @@ pub(crate) async fn run_once(
     .await
     .map_err(DrillError::Proxy)?;
     let targets = Arc::new(targets);
-    let mut config = plan
-        .policy
-        .store_config(&backend.store_endpoint(targets.entry_addr()));
-    config.key_prefix = KEY_PREFIX.to_owned();
-    config.ttl_seconds = Some(KEY_TTL_SECONDS);
-    let drain = Duration::from_millis(config.request_deadline_ms) + DRAIN_MARGIN;
-    let config_error = |source| DrillError::Config {
-        policy: plan.policy,
-        source,
-    };
-
-    // The executor registers its metrics when it is built, so the run's
-    // figures must be current before that.
-    let origin = Instant::now();
-    let metrics = recorder.begin_run(origin);
-    let executor = Executor::builder()
-        .config(config.executor_config())
-        .random(Arc::new(SeededRandom::new(plan.workload.seed)))
-        .name(EXECUTOR_NAME)
-        .build();
-    recorder.end_run();
-    let store = ValkeySessionStore::with_executor(config, executor.map_err(config_error)?)
-        .map_err(config_error)?;
+    let endpoint = backend.store_endpoint(targets.entry_addr());
+    let (store, metrics, drain) = build_store(plan, &endpoint, recorder)?;
 
     let context = Arc::new(RequestContext {
         store: Arc::new(store),
         stats: Arc::new(RequestStats::new(BUCKET)),
         checker: Arc::new(InvariantChecker::new()),
-        origin,
+        origin: metrics.origin(),
         session_prefix: plan.session_prefix.clone(),
     });
-    let driver = tokio::spawn(faults::drive(timeline, Arc::clone(&targets), origin));
+    let driver = tokio::spawn(faults::drive(
+        timeline,
+        Arc::clone(&targets),
+        metrics.origin(),
+    ));
     let sampler = tokio::spawn(sample(
         Arc::clone(&targets),
         Arc::clone(&metrics),
-        origin,
         plan.bucket_count(),
         progress.clone(),
     ));
@@ -122,15 +104,46 @@ pub(crate) async fn run_once(
     ))
 }
 
+/// Builds the run's store with a seeded executor whose metrics go to a new
+/// run of `recorder`, which also sets the start of the run. Returns the
+/// store, the run's metrics and how long to wait for requests in flight at
+/// the end.
+fn build_store(
+    plan: &RunPlan,
+    endpoint: &str,
+    recorder: &DrillRecorder,
+) -> Result<(ValkeySessionStore, Arc<RunMetrics>, Duration), DrillError> {
+    let mut config = plan.policy.store_config(endpoint);
+    config.key_prefix = KEY_PREFIX.to_owned();
+    config.ttl_seconds = Some(KEY_TTL_SECONDS);
+    let drain = Duration::from_millis(config.request_deadline_ms) + DRAIN_MARGIN;
+    let config_error = |source| DrillError::Config {
+        policy: plan.policy,
+        source,
+    };
+
+    // The executor registers its metrics when it is built, so the run's
+    // figures must be current before that.
+    let metrics = recorder.begin_run(Instant::now());
+    let executor = Executor::builder()
+        .config(config.executor_config())
+        .random(Arc::new(SeededRandom::new(plan.workload.seed)))
+        .name(EXECUTOR_NAME)
+        .build();
+    recorder.end_run();
+    let store = ValkeySessionStore::with_executor(config, executor.map_err(config_error)?)
+        .map_err(config_error)?;
+    Ok((store, metrics, drain))
+}
+
 /// Reads the cumulative counters at the end of every bucket.
 async fn sample(
     targets: Arc<FaultTargets>,
     metrics: Arc<RunMetrics>,
-    origin: Instant,
     buckets: usize,
     progress: Progress,
 ) -> Vec<CounterSample> {
-    let mut ticker = tokio::time::interval_at(origin + BUCKET, BUCKET);
+    let mut ticker = tokio::time::interval_at(metrics.origin() + BUCKET, BUCKET);
     let mut samples = Vec::with_capacity(buckets);
     for _ in 0..buckets {
         ticker.tick().await;

@@ -117,17 +117,12 @@ pub async fn run_drill(options: &DrillOptions, command: String) -> Result<DrillR
 
     let mut runs = Vec::with_capacity(plans.len());
     for (index, plan) in plans.iter().enumerate() {
-        progress.start_run(
-            index,
-            plans.len(),
-            &format!("{} / {}", plan.scenario, plan.policy),
-        );
+        let label = format!("{} / {}", plan.scenario, plan.policy);
+        progress.start_run(index, plans.len(), &label);
         let run = run_once(plan, &backend, recorder, &progress).await?;
         for violation in &run.violations {
             progress.println(&format!(
-                "INVARIANT VIOLATION in {} / {}: session {} (load at {} ms) missed {:?}",
-                plan.scenario,
-                plan.policy,
+                "INVARIANT VIOLATION in {label}: session {} (load at {} ms) missed {:?}",
                 violation.session,
                 violation.load_started.as_millis(),
                 violation.missing,
@@ -144,18 +139,22 @@ pub async fn run_drill(options: &DrillOptions, command: String) -> Result<DrillR
             platform: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             server: backend.describe(),
         },
-        settings: Settings {
-            duration_ms: millis(options.duration),
-            rate: options.rate,
-            concurrency: options.concurrency,
-            sessions: options.sessions,
-            append_share: options.append_share,
-            seed: options.seed,
-            bucket_ms: millis(BUCKET),
-        },
+        settings: settings(options),
         runs,
         skipped,
     })
+}
+
+fn settings(options: &DrillOptions) -> Settings {
+    Settings {
+        duration_ms: millis(options.duration),
+        rate: options.rate,
+        concurrency: options.concurrency,
+        sessions: options.sessions,
+        append_share: options.append_share,
+        seed: options.seed,
+        bucket_ms: millis(BUCKET),
+    }
 }
 
 /// Plans one run per scenario and policy, and skips the scenarios that need

@@ -17,9 +17,9 @@ pub(crate) const THREAD_COUNTS: [usize; 2] = [1, 2];
 /// Runs `worker` on `threads` threads at once and returns the longest
 /// elapsed time any of them reported.
 ///
-/// Each worker receives the barrier and the number of operations to run,
-/// does its own setup, waits on the barrier and then times its loop, so the
-/// result over `iters` is the time per operation per thread while all
+/// Each worker receives the barrier and the number of operations to run. It
+/// does its own setup, waits on the barrier and then times its loop. The
+/// result divided by `iters` is the time per operation per thread while all
 /// threads run together.
 pub(crate) fn contended<W>(threads: usize, iters: u64, worker: W) -> Duration
 where

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::super::BUCKET;
 use super::super::recorder::BreakerStateValue;
-use super::RunReport;
+use super::{RunReport, TimelineBucket};
 
 /// Size of one run's SVG in pixels.
 const SIZE: (u32, u32) = (960, 720);
@@ -36,8 +36,7 @@ struct Line {
 ///
 /// # Errors
 ///
-/// Returns the drawing error as text; the SVG backend writes to a string,
-/// so it only fails on a bug in the chart code.
+/// Returns the drawing error of `plotters` as text.
 pub(crate) fn render_run_svg(run: &RunReport) -> Result<String, String> {
     let mut svg = String::new();
     {
@@ -45,83 +44,51 @@ pub(crate) fn render_run_svg(run: &RunReport) -> Result<String, String> {
         root.fill(&WHITE).map_err(|error| error.to_string())?;
         let panels = root.split_evenly((4, 1));
         let seconds = run.length_ms as f64 / 1000.0;
-        let width = BUCKET.as_secs_f64();
-        // Each bucket is drawn as a flat step over its span.
-        let series = |pick: fn(&super::TimelineBucket) -> f64| -> Vec<(f64, f64)> {
-            run.buckets
-                .iter()
-                .flat_map(|bucket| {
-                    let start = bucket.start_ms as f64 / 1000.0;
-                    [(start, pick(bucket)), (start + width, pick(bucket))]
-                })
-                .collect()
+        let line = |name, color, pick| Line {
+            name,
+            color,
+            points: steps(run, pick),
         };
 
         let requests = [
-            Line {
-                name: "successes",
-                color: SUCCESS,
-                points: series(|b| b.requests.successes as f64),
-            },
-            Line {
-                name: "denials",
-                color: DENIAL,
-                points: series(|b| b.requests.denials as f64),
-            },
+            line("successes", SUCCESS, |b| b.requests.successes as f64),
+            line("denials", DENIAL, |b| b.requests.denials as f64),
         ];
-        draw_lines(
-            &panels[0],
-            run,
-            "requests per 100 ms, by issue time",
-            seconds,
-            &requests,
-        )?;
+        let caption = "requests per 100 ms, by issue time";
+        draw_lines(&panels[0], run, caption, seconds, &requests)?;
 
         let latency = [
-            Line {
-                name: "p99 ms",
-                color: P99,
-                points: series(|b| b.requests.latency_p99_ms),
-            },
-            Line {
-                name: "max ms",
-                color: MAX,
-                points: series(|b| b.requests.latency_max_ms),
-            },
+            line("p99 ms", P99, |b| b.requests.latency_p99_ms),
+            line("max ms", MAX, |b| b.requests.latency_max_ms),
         ];
-        draw_lines(
-            &panels[1],
-            run,
-            "latency in ms of the requests issued in each 100 ms",
-            seconds,
-            &latency,
-        )?;
+        let caption = "latency in ms of the requests issued in each 100 ms";
+        draw_lines(&panels[1], run, caption, seconds, &latency)?;
 
         draw_breaker(&panels[2], run, seconds)?;
 
         let backend = [
-            Line {
-                name: "attempts",
-                color: ATTEMPTS,
-                points: series(|b| b.attempts as f64),
-            },
-            Line {
-                name: "new connections",
-                color: CONNECTIONS,
-                points: series(|b| b.new_connections as f64),
-            },
+            line("attempts", ATTEMPTS, |b| b.attempts as f64),
+            line("new connections", CONNECTIONS, |b| b.new_connections as f64),
         ];
-        draw_lines(
-            &panels[3],
-            run,
-            "backend attempts and new connections per 100 ms",
-            seconds,
-            &backend,
-        )?;
+        let caption = "backend attempts and new connections per 100 ms";
+        draw_lines(&panels[3], run, caption, seconds, &backend)?;
 
         root.present().map_err(|error| error.to_string())?;
     }
     Ok(svg)
+}
+
+/// Returns one value per bucket as a flat step over the bucket's span, in
+/// seconds from the start of the run.
+fn steps(run: &RunReport, pick: fn(&TimelineBucket) -> f64) -> Vec<(f64, f64)> {
+    let width = BUCKET.as_secs_f64();
+    run.buckets
+        .iter()
+        .flat_map(|bucket| {
+            let start = bucket.start_ms as f64 / 1000.0;
+            [(start, pick(bucket)), (start + width, pick(bucket))]
+        })
+        .collect()
 }
 
 fn draw_lines(

@@ -183,6 +183,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn page_has_summary_and_charts() {
+        let page = render_html(&super::super::sample_report()).expect("renders");
+
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.contains("<a href=\"#blip-full\">blip</a>"));
+        assert!(page.contains("<section id=\"blip-full\">"));
+        assert_eq!(page.matches("<svg").count(), 1);
+        assert!(page.contains("requests per 100 ms, by issue time"));
+        assert!(page.contains("Skipped <b>restart</b>"));
+        assert!(!page.contains("invariant violations"));
+    }
+
+    #[test]
     fn escape_replaces_markup_characters() {
         assert_eq!(
             escape("<a href=\"x\">&'"),

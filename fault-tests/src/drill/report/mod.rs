@@ -17,8 +17,9 @@ use super::invariant::Violation;
 use super::policy::Policy;
 use super::recorder::{BreakerStateValue, Transition};
 use super::recovery::Recovery;
-use super::scenario::{FaultWindow, Scenario};
+use super::scenario::Scenario;
 use super::stats::{OVERLOAD, RequestBucket, RequestSummary};
+use super::timeline::FaultWindow;
 
 /// Every figure of one drill.
 #[derive(Debug, Clone, Serialize)]
@@ -77,7 +78,7 @@ pub struct Settings {
 pub struct SkippedScenario {
     /// The scenario.
     pub scenario: Scenario,
-    /// Why it was skipped.
+    /// The reason it was skipped.
     pub reason: String,
 }
 
@@ -186,6 +187,87 @@ pub(crate) fn attempts_per_request(attempts: u64, requests: &RequestSummary) -> 
         0.0
     } else {
         attempts as f64 / started as f64
+    }
+}
+
+/// Builds a small report with one run, for rendering tests.
+#[cfg(test)]
+pub(super) fn sample_report() -> DrillReport {
+    use std::collections::BTreeMap;
+
+    use super::stats::LatencySummary;
+
+    let bucket = |start_ms, successes, denials| TimelineBucket {
+        start_ms,
+        requests: RequestBucket {
+            successes,
+            denials,
+            latency_p99_ms: 2.0,
+            latency_max_ms: 3.0,
+        },
+        attempts: successes + denials,
+        new_connections: 1,
+        breaker_state: BreakerStateValue::Closed,
+    };
+    let run = RunReport {
+        scenario: Scenario::Blip,
+        policy: Policy::Full,
+        length_ms: 300,
+        requests: RequestSummary {
+            requests: 30,
+            successes: 20,
+            denials: BTreeMap::from([
+                ("circuit_open".to_owned(), 7),
+                ("backend_transient".to_owned(), 3),
+            ]),
+            availability: 20.0 / 30.0,
+            latency: LatencySummary {
+                p50_ms: 1.5,
+                p99_ms: 9.0,
+                p999_ms: 12.0,
+                max_ms: 15.0,
+            },
+        },
+        backend_attempts: 25,
+        retries: 2,
+        attempts_per_request: 25.0 / 30.0,
+        new_connections: 3,
+        breaker_transitions: 0,
+        recovery: Recovery::Recovered {
+            after: Duration::from_millis(100),
+        },
+        fault_windows: vec![FaultWindow {
+            start: Duration::from_millis(100),
+            end: Duration::from_millis(200),
+        }],
+        faults: Vec::new(),
+        transitions: Vec::new(),
+        loads_checked: 20,
+        violations: Vec::new(),
+        unfinished_requests: 0,
+        buckets: vec![bucket(0, 10, 0), bucket(100, 0, 10), bucket(200, 10, 0)],
+    };
+    DrillReport {
+        command: "drill --scenario blip".to_owned(),
+        machine: Machine {
+            cpus: 2,
+            platform: "linux x86_64".to_owned(),
+            server: "valkey-server 9.1.2 started by the drill".to_owned(),
+        },
+        settings: Settings {
+            duration_ms: 300,
+            rate: 100,
+            concurrency: 10,
+            sessions: 5,
+            append_share: 0.1,
+            seed: 1,
+            bucket_ms: 100,
+        },
+        runs: vec![run],
+        skipped: vec![SkippedScenario {
+            scenario: Scenario::Restart,
+            reason: "it signals the server process".to_owned(),
+        }],
     }
 }
 

@@ -84,3 +84,26 @@ fn write_row(output: &mut String, cells: &[String; 13], widths: &[usize; 13]) {
     output.push_str(line.trim_end());
     output.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample_report;
+    use super::*;
+
+    #[test]
+    fn table_lists_runs_and_skips() {
+        let table = render_table(&sample_report());
+        let lines: Vec<&str> = table.lines().collect();
+
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].starts_with("scenario  policy"), "{table}");
+        let row: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(&row[..4], ["blip", "full", "30", "66.67"], "{table}");
+        assert!(
+            lines[2].ends_with("circuit_open 7, backend_transient 3"),
+            "{table}"
+        );
+        assert!(lines[2].contains("100 ms"), "{table}");
+        assert_eq!(lines[3], "skipped restart: it signals the server process");
+    }
+}
