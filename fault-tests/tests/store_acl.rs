@@ -113,6 +113,7 @@ async fn user_without_echo_fails_with_noperm_not_a_mismatch() {
         config.username = Some("no-echo".to_owned());
         config.password = Some("no-echo-pw".to_owned());
         config.max_retries = 2;
+        config.reply_check = true;
         relax_timeouts(config);
     });
 

@@ -167,17 +167,17 @@ fn breaker_errors_render() {
         ),
         (
             BreakerConfig {
-                max_cooldown: Duration::from_millis(500),
+                max_cooldown: Duration::from_millis(100),
                 ..BreakerConfig::default()
             },
-            "invalid breaker.max_cooldown: must be from 1s to 86400s, got 500ms",
+            "invalid breaker.max_cooldown: must be from 250ms to 86400s, got 100ms",
         ),
         (
             BreakerConfig {
                 max_cooldown: Duration::from_secs(86_401),
                 ..BreakerConfig::default()
             },
-            "invalid breaker.max_cooldown: must be from 1s to 86400s, got 86401s",
+            "invalid breaker.max_cooldown: must be from 250ms to 86400s, got 86401s",
         ),
         (
             BreakerConfig {

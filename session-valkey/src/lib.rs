@@ -16,7 +16,7 @@
 //! | operation | commands, in one write |
 //! |---|---|
 //! | load | `SMEMBERS key`, `EXPIRE key ttl` (with a TTL), `ECHO nonce` (with `reply_check`) |
-//! | append | `MULTI`, `SADD key labels...`, `EXPIRE key ttl`, `EXEC`, `ECHO nonce` |
+//! | append | `MULTI`, `SADD key labels...`, `EXPIRE key ttl`, `EXEC`, `ECHO nonce` (with `reply_check`) |
 //!
 //! Every reply is checked: an error inside `EXEC` fails the append, a set
 //! member that is not UTF-8 fails the load, and an `ECHO` that returns another

@@ -44,9 +44,9 @@ pub(crate) enum ClientKind {
     MultiplexedEcho,
     /// `ConnectionManager` over one multiplexed connection.
     Manager,
-    /// `ValkeySessionStore` with `reply_check: false`.
+    /// `ValkeySessionStore` with `reply_check: false`, its default.
     Store,
-    /// `ValkeySessionStore` with `reply_check: true`, its default.
+    /// `ValkeySessionStore` with `reply_check: true`.
     StoreChecked,
 }
 

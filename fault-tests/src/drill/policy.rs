@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use resilience_core::breaker::{DEFAULT_COOLDOWN_GROWTH, TripPolicy};
+use resilience_core::breaker::TripPolicy;
 use resilience_core::budget::{MAX_BUDGET_BALANCE, MAX_BUDGET_RATIO};
 use serde::Serialize;
 use session_valkey::ValkeyConfig;
@@ -92,7 +92,7 @@ impl Policy {
             }
             Policy::Full => {}
             Policy::BreakerFixed => config.breaker.cooldown_growth = 1.0,
-            Policy::BreakerGrowing => config.breaker.cooldown_growth = DEFAULT_COOLDOWN_GROWTH,
+            Policy::BreakerGrowing => config.breaker.cooldown_growth = DOUBLING_GROWTH,
             Policy::BreakerLong => config.breaker.cooldown = LONG_COOLDOWN,
             Policy::Breaker3 => config.breaker.trip = consecutive(3),
             Policy::Breaker10 => config.breaker.trip = consecutive(10),
@@ -100,6 +100,9 @@ impl Policy {
         config
     }
 }
+
+/// Cooldown growth of [`Policy::BreakerGrowing`].
+const DOUBLING_GROWTH: f64 = 2.0;
 
 /// Initial cooldown of [`Policy::BreakerLong`], the default before the drill
 /// data lowered it.

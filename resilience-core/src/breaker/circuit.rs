@@ -71,6 +71,7 @@ impl CircuitBreaker {
     ///
     /// Returns [`Rejected`] while open, forced open, or half-open with every
     /// probe slot taken.
+    #[inline]
     pub fn try_acquire(&self, now: Instant) -> Result<Permit<'_>, Rejected> {
         let word = self.published.load(Ordering::Acquire);
         match unpack_state(word) {
@@ -82,7 +83,13 @@ impl CircuitBreaker {
             }
             _ => {}
         }
+        self.acquire_locked(now)
+    }
 
+    /// Admits or rejects under the lock: every state but closed and disabled.
+    #[cold]
+    #[inline(never)]
+    fn acquire_locked(&self, now: Instant) -> Result<Permit<'_>, Rejected> {
         let mut machine = self.lock();
         let (acquired, change) = machine.acquire(now, &self.config, self.random.as_ref());
         self.publish(&machine, change, now);
@@ -127,29 +134,35 @@ impl CircuitBreaker {
         &self.config
     }
 
+    /// Records an outcome; the closed-state success is inlined into the
+    /// caller, and every path that takes the lock is kept out of line.
+    #[inline]
     pub(crate) fn record(&self, generation: u64, kind: PermitKind, outcome: Outcome, now: Instant) {
         match (kind, outcome) {
             (PermitKind::Bypass, _) | (PermitKind::Closed, Outcome::BackendAnswered) => {}
             (PermitKind::Closed, Outcome::Success) => self.counter.record_success(generation),
-            (PermitKind::Closed, Outcome::Failure) => {
-                if self.counter.record_failure(generation) {
-                    let mut machine = self.lock();
-                    let change = machine.trip(generation, now, &self.config, self.random.as_ref());
-                    self.publish(&machine, change, now);
-                }
-            }
-            (PermitKind::Probe, _) => {
-                let mut machine = self.lock();
-                let change = machine.record_probe(
-                    generation,
-                    outcome,
-                    now,
-                    &self.config,
-                    self.random.as_ref(),
-                );
-                self.publish(&machine, change, now);
-            }
+            (PermitKind::Closed, Outcome::Failure) => self.record_closed_failure(generation, now),
+            (PermitKind::Probe, _) => self.record_probe(generation, outcome, now),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_closed_failure(&self, generation: u64, now: Instant) {
+        if self.counter.record_failure(generation) {
+            let mut machine = self.lock();
+            let change = machine.trip(generation, now, &self.config, self.random.as_ref());
+            self.publish(&machine, change, now);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_probe(&self, generation: u64, outcome: Outcome, now: Instant) {
+        let mut machine = self.lock();
+        let change =
+            machine.record_probe(generation, outcome, now, &self.config, self.random.as_ref());
+        self.publish(&machine, change, now);
     }
 
     pub(crate) fn release_probe(&self, generation: u64) {
@@ -204,6 +217,7 @@ fn pack(generation: u64, state: BreakerState) -> u64 {
     generation << TAG_BITS | tag
 }
 
+#[inline]
 fn unpack_state(word: u64) -> BreakerState {
     match word & ((1 << TAG_BITS) - 1) {
         0 => BreakerState::Closed,

@@ -16,10 +16,13 @@ pub const DEFAULT_FAILURE_RATE_PERCENT: u8 = 50;
 /// Default [`BreakerConfig::cooldown`]: 250 ms. The drill in `fault-tests`
 /// measured that a 1 s cooldown turned a 200 ms blip into an 850 ms outage.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_millis(250);
-/// Default [`BreakerConfig::cooldown_growth`]: the cooldown doubles per failed probe.
-pub const DEFAULT_COOLDOWN_GROWTH: f64 = 2.0;
-/// Default [`BreakerConfig::max_cooldown`]: 5 s, so a breaker that opened
-/// during a long outage still probes every few seconds once it ends.
+/// Default [`BreakerConfig::cooldown_growth`]: 1.0, a cooldown that does not
+/// grow. In the drill, doubling it per failed probe cost 7 to 12 points of
+/// availability after restarts, brownouts and flapping, while one probe per
+/// cooldown adds next to no load on the backend.
+pub const DEFAULT_COOLDOWN_GROWTH: f64 = 1.0;
+/// Default [`BreakerConfig::max_cooldown`]: 5 s, the bound of a cooldown
+/// configured to grow.
 pub const DEFAULT_MAX_COOLDOWN: Duration = Duration::from_secs(5);
 /// Default [`BreakerConfig::cooldown_jitter`]: up to 20% shorter.
 pub const DEFAULT_COOLDOWN_JITTER: f64 = 0.2;

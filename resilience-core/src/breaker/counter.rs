@@ -66,6 +66,7 @@ impl ClosedCounter {
     /// With consecutive failures, this is one load, plus a compare-and-swap
     /// only when a failure streak must be cleared. With a failure rate, it is
     /// one compare-and-swap loop on a shared word.
+    #[inline]
     pub(crate) fn record_success(&self, generation: u64) {
         match self {
             Self::Consecutive { word, .. } => {

@@ -45,7 +45,7 @@
 //! assert_eq!(breaker.state(), BreakerState::Open);
 //!
 //! let rejected = breaker.try_acquire(start).unwrap_err();
-//! assert_eq!(rejected.retry_after(start), Duration::from_secs(1));
+//! assert_eq!(rejected.retry_after(start), Duration::from_millis(250));
 //!
 //! let probe = breaker.try_acquire(rejected.retry_at()).unwrap();
 //! assert_eq!(breaker.state(), BreakerState::HalfOpen);

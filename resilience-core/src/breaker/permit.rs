@@ -30,6 +30,7 @@ pub struct Permit<'a> {
 }
 
 impl<'a> Permit<'a> {
+    #[inline]
     pub(crate) fn new(breaker: &'a CircuitBreaker, generation: u64, kind: PermitKind) -> Self {
         Self {
             breaker,
@@ -40,6 +41,7 @@ impl<'a> Permit<'a> {
     }
 
     /// Reports the outcome of the call at time `now`.
+    #[inline]
     pub fn record(mut self, outcome: Outcome, now: Instant) {
         self.recorded = true;
         self.breaker
@@ -56,6 +58,7 @@ impl<'a> Permit<'a> {
 /// probe's slot is freed, so an abandoned call cannot hold the breaker
 /// half-open.
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if !self.recorded && self.kind == PermitKind::Probe {
             self.breaker.release_probe(self.generation);

@@ -104,6 +104,7 @@ impl Executor {
     ///
     /// An attempt that completed on its first poll did not wait, so it ends
     /// at the time it started and the clock is not read again.
+    #[inline]
     fn record<T, E: Classify>(
         &self,
         end: AttemptEnd<Result<T, E>>,
@@ -204,6 +205,7 @@ impl Executor {
         self.give_up(error)
     }
 
+    #[inline]
     fn count_attempt(&self, number: u32) {
         let inner = &*self.inner;
         inner.telemetry.attempts.increment(1);
@@ -214,6 +216,7 @@ impl Executor {
         }
     }
 
+    #[inline]
     fn succeed<T>(&self, value: T, progress: &Progress, now: Instant) -> T {
         let elapsed = now.saturating_duration_since(progress.start);
         let telemetry = &self.inner.telemetry;

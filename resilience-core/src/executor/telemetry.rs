@@ -68,6 +68,7 @@ impl Telemetry {
         }
     }
 
+    #[inline]
     pub(crate) fn success(&self) {
         self.calls[0].increment(1);
     }

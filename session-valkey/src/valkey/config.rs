@@ -60,7 +60,7 @@ pub const MAX_KEY_PREFIX_BYTES: usize = 64;
 /// | `command_timeout_ms` | [`DEFAULT_COMMAND_TIMEOUT`] |
 /// | `request_deadline_ms` | resilience-core's `DEFAULT_REQUEST_DEADLINE` |
 /// | `max_retries` | [`DEFAULT_MAX_RETRIES`] |
-/// | `reply_check` | `true` |
+/// | `reply_check` | `false` |
 /// | `breaker` | opens after [`DEFAULT_BREAKER_FAILURE_THRESHOLD`] consecutive failures |
 /// | `backoff`, `budget` | resilience-core's defaults |
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -128,7 +128,7 @@ impl Default for ValkeyConfig {
             command_timeout_ms: millis(DEFAULT_COMMAND_TIMEOUT),
             request_deadline_ms: millis(DEFAULT_REQUEST_DEADLINE),
             max_retries: DEFAULT_MAX_RETRIES,
-            reply_check: true,
+            reply_check: false,
             backoff: BackoffConfig::default(),
             budget: BudgetConfig::default(),
             breaker,

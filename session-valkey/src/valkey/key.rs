@@ -8,7 +8,16 @@ use sha2::{Digest, Sha256};
 /// and out of `MONITOR` output, and gives every key the same length.
 pub(crate) fn session_key(prefix: &str, session_id: &str) -> String {
     let digest = Sha256::digest(session_id.as_bytes());
-    format!("{prefix}:{}", hex::encode(digest))
+    let mut digest_hex = [0u8; 64];
+    hex::encode_to_slice(digest, &mut digest_hex).expect("64 bytes hold a 32-byte digest in hex");
+    let digest_hex = std::str::from_utf8(&digest_hex).expect("hex digits are ASCII");
+
+    // One allocation of the exact size, on the path of every request.
+    let mut key = String::with_capacity(prefix.len() + 1 + digest_hex.len());
+    key.push_str(prefix);
+    key.push(':');
+    key.push_str(digest_hex);
+    key
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ fn defaults_match_the_documented_values() {
     assert_eq!(config.command_timeout_ms, 500);
     assert_eq!(config.max_retries, 1);
     assert_eq!(config.key_prefix, "taint:v1");
-    assert!(config.reply_check);
+    assert!(!config.reply_check, "the reply check is off by default");
     assert_eq!(
         config.breaker.trip,
         resilience_core::TripPolicy::ConsecutiveFailures {
@@ -299,7 +299,7 @@ connect_timeout_ms: 100
 command_timeout_ms: 200
 request_deadline_ms: 600
 max_retries: 2
-reply_check: false
+reply_check: true
 backoff:
   base: 10ms
   cap: 100ms
@@ -312,7 +312,7 @@ breaker:
     assert_eq!(config.endpoint, "rediss://valkey.internal:6380");
     assert_eq!(config.ttl_seconds, Some(3600));
     assert_eq!(config.max_retries, 2);
-    assert!(!config.reply_check);
+    assert!(config.reply_check);
     assert_eq!(config.backoff.cap, std::time::Duration::from_millis(100));
     assert_eq!(config.breaker.cooldown, std::time::Duration::from_secs(2));
     assert!(validate(&config).is_ok());
