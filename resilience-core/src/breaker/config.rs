@@ -13,11 +13,11 @@ pub const DEFAULT_FAILURE_RATE_WINDOW: NonZeroU32 = NonZeroU32::new(100).unwrap(
 pub const DEFAULT_FAILURE_RATE_MIN_CALLS: NonZeroU32 = NonZeroU32::new(20).unwrap();
 /// Default [`TripPolicy::FailureRate`] threshold: 50 percent.
 pub const DEFAULT_FAILURE_RATE_PERCENT: u8 = 50;
-/// Default [`BreakerConfig::cooldown`]: 250 ms. The drill in `fault-tests`
-/// measured that a 1 s cooldown turned a 200 ms blip into an 850 ms outage.
+/// Default [`BreakerConfig::cooldown`]: 250 ms. In the drill of `fault-tests`,
+/// a 1 s cooldown kept denying for 850 ms after a 200 ms blip had ended.
 pub const DEFAULT_COOLDOWN: Duration = Duration::from_millis(250);
 /// Default [`BreakerConfig::cooldown_growth`]: 1.0, a cooldown that does not
-/// grow. In the drill, doubling it per failed probe cost 7 to 12 points of
+/// grow. In the drill, doubling it per failed probe cost 7 to 14 points of
 /// availability after restarts, brownouts and flapping, while one probe per
 /// cooldown adds next to no load on the backend.
 pub const DEFAULT_COOLDOWN_GROWTH: f64 = 1.0;
