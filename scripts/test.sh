@@ -12,5 +12,7 @@ bash scripts/install-redis-tls.sh
 REDIS_TLS_SERVER_BIN="$(command -v redis-server)"
 export REDIS_TLS_SERVER_BIN
 
-cargo test --workspace --all-targets --all-features --locked "$@"
-cargo test --workspace --doc --all-features --locked
+# Unit, integration and doc tests of every crate. Benchmarks are left out:
+# run as tests they would measure for minutes, and clippy in .ci/run
+# already compiles them.
+cargo test --workspace --all-features --locked "$@"
