@@ -219,12 +219,13 @@ fn wait_for_key(server: &fault_tests::Server, key: &str) {
 #[tokio::test]
 async fn reply_check_adds_one_echo_per_round_trip() {
     let server = ServerBuilder::valkey().start().unwrap();
-    let checked = store_for(&server, |_| {});
+    let checked = store_for(&server, |config| config.reply_check = true);
     checked.append("session-echo", &["PII"]).await.unwrap();
     checked.load("session-echo").await.unwrap();
     assert_eq!(command_calls(&server, "echo"), 2);
 
-    let unchecked = store_for(&server, |config| config.reply_check = false);
+    // The default leaves the check off.
+    let unchecked = store_for(&server, |_| {});
     unchecked.append("session-echo", &["SECRET"]).await.unwrap();
     assert_eq!(
         unchecked.load("session-echo").await.unwrap(),

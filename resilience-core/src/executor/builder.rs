@@ -10,6 +10,7 @@ use crate::config::ConfigError;
 use crate::random::{RandomSource, ThreadRandom};
 
 use super::telemetry::{Telemetry, TransitionLog};
+use super::timer::whole_millis;
 use super::{Executor, ExecutorConfig, Inner};
 
 /// Default value of the executor's metrics label.
@@ -100,6 +101,11 @@ impl ExecutorBuilder {
         Ok(Executor {
             inner: Arc::new(Inner {
                 name,
+                first_attempt_time: whole_millis(
+                    self.config
+                        .attempt_timeout
+                        .min(self.config.request_deadline),
+                ),
                 config: self.config,
                 backoff,
                 budget,

@@ -67,8 +67,12 @@ impl Executor {
             progress.attempts += 1;
             self.count_attempt(progress.attempts);
 
-            let time_left = progress.deadline.saturating_duration_since(now);
-            let attempt_time = whole_millis(inner.config.attempt_timeout.min(time_left));
+            let attempt_time = if progress.attempts == 1 {
+                inner.first_attempt_time
+            } else {
+                let time_left = progress.deadline.saturating_duration_since(now);
+                whole_millis(inner.config.attempt_timeout.min(time_left))
+            };
             // The sum is at most the request deadline, so it does not overflow.
             let attempt_deadline = now + attempt_time;
             let attempt = Attempt::new(progress.attempts, attempt_deadline, progress.deadline);

@@ -111,6 +111,9 @@ pub struct Executor {
 struct Inner {
     name: Arc<str>,
     config: ExecutorConfig,
+    /// Time given to a first attempt, which starts with the whole request
+    /// deadline ahead: the attempt timeout in whole milliseconds.
+    first_attempt_time: Duration,
     backoff: Backoff,
     budget: RetryBudget,
     breaker: CircuitBreaker,
