@@ -29,6 +29,12 @@ pub(crate) fn validate(config: &ValkeyConfig) -> Result<Client, ConfigError> {
 }
 
 fn validate_endpoint(config: &ValkeyConfig) -> Result<Url, ConfigError> {
+    if config.endpoint.trim().is_empty() {
+        return Err(ConfigError::new(
+            "endpoint",
+            "is missing; set it to a URL such as redis://127.0.0.1:6379",
+        ));
+    }
     let url = Url::parse(&config.endpoint).map_err(|_| {
         ConfigError::new(
             "endpoint",

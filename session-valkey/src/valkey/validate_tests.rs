@@ -50,6 +50,10 @@ fn defaults_match_the_documented_values() {
 fn endpoint_rules_name_the_field() {
     let cases = [
         (
+            "",
+            "invalid endpoint: is missing; set it to a URL such as redis://127.0.0.1:6379",
+        ),
+        (
             "not a url",
             "invalid endpoint: must be a URL such as redis://127.0.0.1:6379 or rediss://valkey.example:6380",
         ),
