@@ -38,7 +38,7 @@ impl Clock for TokioClock {
     }
 }
 
-/// A clock that moves only when told to.
+/// A clock that moves only when a test sets or advances it.
 ///
 /// Clones share the same time, so a test can keep one handle and give
 /// another to the code under test.

@@ -84,7 +84,8 @@ fn half_open_admits_max_probes_then_rejects() {
     let second = breaker.try_acquire(at).unwrap();
     let rejected = breaker.try_acquire(at).unwrap_err();
 
-    assert!(first.is_probe() && second.is_probe());
+    assert!(first.is_probe(), "the first permit is a probe");
+    assert!(second.is_probe(), "the second permit is a probe");
     assert_eq!(rejected.state(), BreakerState::HalfOpen);
     assert_eq!(
         rejected.retry_at(),

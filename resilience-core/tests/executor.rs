@@ -19,7 +19,7 @@ fn millis(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-/// A configuration whose backoff is exactly `delay` and whose budget never
+/// Builds a configuration whose backoff is exactly `delay` and whose budget never
 /// runs dry, so each test changes only what it is about.
 fn config(deadline: u64, attempt_timeout: u64, max_retries: u32, delay: u64) -> ExecutorConfig {
     ExecutorConfig {

@@ -73,7 +73,7 @@ pub enum SessionStoreError {
     CorruptReply {
         /// Attempts made, the first one included.
         attempts: u32,
-        /// What was wrong with the reply.
+        /// The defect found in the reply.
         #[source]
         source: ReplyError,
     },

@@ -21,7 +21,7 @@ pub(crate) struct RunFigures {
     pub(crate) first_error: Option<String>,
 }
 
-/// What one task measured.
+/// The measurements of one task.
 struct TaskFigures {
     latencies: Histogram<u64>,
     completed: u64,

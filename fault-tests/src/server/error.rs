@@ -8,7 +8,7 @@ use std::time::Duration;
 /// A failure to find, start or signal a test server.
 ///
 /// Every variant is permanent for the test that gets it: the test should
-/// fail with this message, which says what to fix.
+/// fail with this message, which names what to fix.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {

@@ -37,8 +37,8 @@ impl Executor {
     ///
     /// # Errors
     ///
-    /// Returns a [`CallError`] whose [`kind`](CallError::kind) says why the
-    /// call gave up; the table on [`CallErrorKind`] says what each means.
+    /// Returns a [`CallError`] whose [`kind`](CallError::kind) gives the reason the
+    /// call gave up. The table on [`CallErrorKind`] explains each kind.
     pub async fn call<T, E, F, Fut>(
         &self,
         idempotency: Idempotency,

@@ -2,7 +2,7 @@
 
 use resilience_core::{Classification, Classify};
 
-/// What was wrong with a reply.
+/// The kind of defect found in a reply.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyErrorKind {
